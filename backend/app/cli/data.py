@@ -1,0 +1,10 @@
+"""`stocklean data` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("data", help="(not built yet)")
+    parser.set_defaults(handler=lambda args: print("stocklean data: not built yet") or 1)

@@ -1,0 +1,10 @@
+"""`stocklean serve` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="(not built yet)")
+    parser.set_defaults(handler=lambda args: print("stocklean serve: not built yet") or 1)

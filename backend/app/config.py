@@ -1,0 +1,53 @@
+"""Settings: the one place that reads the environment (prefix ``STOCKLEAN_``)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed settings. Relative paths are resolved against the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKLEAN_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/stocklean.db"
+    data_source: Literal["parquet", "lean", "csv"] = "parquet"
+    data_dir: Path = Path("var/data")
+    artifacts_dir: Path = Path("var/artifacts")
+    reports_dir: Path = Path("docs/reports")
+    # Extra directories from which API callers may reference files (scores, weights).
+    file_roots: list[Path] = Field(default_factory=list)
+    worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    # "process" runs backtests in a process pool (CPU-bound work off the event loop);
+    # "thread" is for tests and small machines; "off" disables the in-server workers
+    # (e.g. when Celery workers execute the runs).
+    worker_mode: Literal["process", "thread", "off"] = "process"
+    dispatcher_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    api_token: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_trials: int = Field(default=2000, ge=1)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Bodies of uploaded score files may be larger than ordinary JSON requests.
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+
+    @field_validator("api_token")
+    @classmethod
+    def _empty_token_means_open(cls, value: str | None) -> str | None:
+        return value or None
+
+    def allowed_file_roots(self) -> list[Path]:
+        """Directories that file paths given through the HTTP API must lie under."""
+        roots = [self.data_dir, self.artifacts_dir, *self.file_roots]
+        return [root.resolve() for root in roots]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

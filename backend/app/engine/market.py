@@ -1,0 +1,62 @@
+"""The in-memory market panel every engine component works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True, eq=False)
+class MarketData:
+    """Daily bars as dense ``(n_sessions, n_symbols)`` float64 arrays.
+
+    ``open``/``high``/``low``/``close`` are *adjusted* prices (splits and dividends folded in,
+    LEAN's default normalization). ``raw_open``/``raw_close`` are the traded prices and
+    ``dividends`` the cash dividend per share on its ex-date (raw mode); ``split_factor`` is
+    the number of new shares per old share on a split date (1.0 elsewhere). Where a symbol
+    does not trade on a session every price is NaN.
+
+    ``provenance`` says where the numbers come from: ``{"source": ..., "synthetic": bool,
+    "description": ...}``. Anything built on synthetic data must say so.
+    """
+
+    sessions: pd.DatetimeIndex
+    symbols: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    raw_open: np.ndarray | None = None
+    raw_close: np.ndarray | None = None
+    dividends: np.ndarray | None = None
+    split_factor: np.ndarray | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shape = (len(self.sessions), len(self.symbols))
+        for name in ("open", "high", "low", "close", "volume"):
+            array = getattr(self, name)
+            if array.shape != shape:
+                raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
+        object.__setattr__(
+            self, "_column", {symbol: i for i, symbol in enumerate(self.symbols)}
+        )
+
+    def column(self, symbol: str) -> int:
+        """Column index of ``symbol``; KeyError if it is not in the panel."""
+        return self._column[symbol]  # type: ignore[attr-defined]
+
+    def has_symbol(self, symbol: str) -> bool:
+        return symbol in self._column  # type: ignore[attr-defined]
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.provenance.get("synthetic", False))
+
+    def close_frame(self) -> pd.DataFrame:
+        """Adjusted closes as a DataFrame (sessions x symbols)."""
+        return pd.DataFrame(self.close, index=self.sessions, columns=list(self.symbols))
