@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, status
+
+from app.deps import SessionDep, WorkerDep
+from app.models import RunStatus
+from app.routers.common import Limit, Offset, OptionalId, PathId
+from app.schemas.backtests import BacktestCreate, BacktestOut
+from app.schemas.common import Page
+from app.services import backtests as service
+
+router = APIRouter(prefix="/api/backtests", tags=["backtests"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BacktestOut)
+def create_backtest(
+    body: BacktestCreate, session: SessionDep, worker: WorkerDep, background: BackgroundTasks
+):
+    run = service.create_run(
+        session,
+        project_id=body.project_id,
+        algorithm_parameters=body.params.algorithm_parameters,
+        pipeline_train_job_id=body.params.pipeline_train_job_id,
+    )
+    # Background tasks run after the session dependency has committed.
+    background.add_task(worker.wake)
+    return run
+
+
+@router.get("", response_model=Page[BacktestOut])
+def list_backtests(
+    session: SessionDep,
+    project_id: OptionalId = None,
+    status: RunStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+):
+    items, total = service.list_runs(
+        session, project_id=project_id, status=status, limit=limit, offset=offset
+    )
+    return {"items": items, "total": total}
+
+
+@router.get("/{run_id}", response_model=BacktestOut)
+def get_backtest(run_id: PathId, session: SessionDep):
+    return service.get_run(session, run_id)
+
+
+@router.post("/{run_id}/cancel", response_model=BacktestOut)
+def cancel_backtest(run_id: PathId, session: SessionDep):
+    return service.cancel_run(session, run_id)

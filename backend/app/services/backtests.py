@@ -1,0 +1,185 @@
+"""Backtest runs: creation, listing, cancellation, and the worker-facing state changes
+(claim, record result, requeue after a restart)."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict
+from app.models import METRIC_COLUMNS, BacktestRun, RunStatus, TrainJob, can_transition
+from app.models.common import utcnow
+from app.services.common import advance_id_sequence, get_or_404, json_safe, paginate
+from app.services.projects import get_project
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def create_run(
+    session: Session,
+    *,
+    project_id: int,
+    algorithm_parameters: dict[str, Any],
+    pipeline_train_job_id: int | None = None,
+    run_id: int | None = None,
+) -> BacktestRun:
+    """Store a queued run. The strategy parameters are checked by the engine when the run
+    executes; a run with bad parameters fails with the engine's reason."""
+    get_project(session, project_id)
+    if pipeline_train_job_id is not None:
+        get_or_404(session, TrainJob, pipeline_train_job_id, label="train job")
+    run = BacktestRun(
+        project_id=project_id,
+        status=RunStatus.queued,
+        params={
+            "pipeline_train_job_id": pipeline_train_job_id,
+            "algorithm_parameters": algorithm_parameters,
+        },
+        pipeline_train_job_id=pipeline_train_job_id,
+        metrics={},
+    )
+    if run_id is not None:
+        run.id = run_id
+    session.add(run)
+    session.flush()
+    if run_id is not None:
+        advance_id_sequence(session, BacktestRun)
+    return run
+
+
+def get_run(session: Session, run_id: int) -> BacktestRun:
+    return get_or_404(session, BacktestRun, run_id, label="backtest run")
+
+
+def list_runs(
+    session: Session,
+    *,
+    project_id: int | None,
+    status: RunStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[BacktestRun], int]:
+    stmt = select(BacktestRun).order_by(BacktestRun.id.desc())
+    if project_id is not None:
+        stmt = stmt.where(BacktestRun.project_id == project_id)
+    if status is not None:
+        stmt = stmt.where(BacktestRun.status == status)
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def cancel_run(session: Session, run_id: int) -> BacktestRun:
+    run = get_run(session, run_id)
+    if not can_transition(run.status, RunStatus.canceled):
+        raise Conflict(f"backtest run {run_id} is {run.status.value} and cannot be canceled")
+    run.status = RunStatus.canceled
+    run.finished_at = utcnow()
+    run.error = "canceled by request"
+    return run
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    run_id: int
+    algorithm_parameters: dict[str, Any]
+    pipeline_train_job_id: int | None
+
+
+def claim_queued_runs(session: Session, limit: int, *, worker: str = WORKER_ID) -> list[ClaimedRun]:
+    """Move up to ``limit`` queued runs to running and return them.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so concurrent workers never take the same run.
+    SQLite: the transaction began with BEGIN IMMEDIATE, so it is the only writer.
+    Runs of the sweep with the fewest runs already running go first (fair sharing between
+    sweeps), then the oldest.
+    """
+    if limit <= 0:
+        return []
+    from app.services.optimizations import fair_claim_order  # sweeps know their trials
+
+    candidates = list(
+        session.execute(
+            select(BacktestRun)
+            .where(BacktestRun.status == RunStatus.queued)
+            .order_by(BacktestRun.id)
+            .limit(max(limit * 8, 64))
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    chosen = fair_claim_order(session, candidates)[:limit]
+    now = utcnow()
+    claimed = []
+    for run in chosen:
+        run.status = RunStatus.running
+        run.started_at = now
+        run.worker = worker
+        run.attempts = (run.attempts or 0) + 1
+        claimed.append(
+            ClaimedRun(
+                run_id=run.id,
+                algorithm_parameters=dict(run.params.get("algorithm_parameters") or {}),
+                pipeline_train_job_id=run.pipeline_train_job_id,
+            )
+        )
+    session.flush()
+    return claimed
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def record_success(
+    session: Session, run_id: int, *, metrics: dict[str, Any], artifact_dir: str | None
+) -> bool:
+    """Store a finished run's metrics. Returns False (and stores nothing) if the run is no
+    longer running, e.g. it was canceled while the worker computed it."""
+    values: dict[str, Any] = {
+        column: _finite_or_none(metrics.get(column)) for column in METRIC_COLUMNS
+    }
+    total_orders = metrics.get("total_orders")
+    values["total_orders"] = int(total_orders) if total_orders is not None else None
+    result = session.execute(
+        update(BacktestRun)
+        .where(BacktestRun.id == run_id, BacktestRun.status == RunStatus.running)
+        .values(
+            status=RunStatus.completed,
+            metrics=json_safe(metrics),
+            artifact_dir=artifact_dir,
+            finished_at=utcnow(),
+            error=None,
+            **values,
+        )
+    )
+    return result.rowcount == 1
+
+
+def record_failure(session: Session, run_id: int, *, reason: str) -> bool:
+    result = session.execute(
+        update(BacktestRun)
+        .where(BacktestRun.id == run_id, BacktestRun.status == RunStatus.running)
+        .values(status=RunStatus.failed, error=reason[:4000], finished_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def requeue_interrupted_runs(session: Session) -> int:
+    """Runs left ``running`` by a server that stopped were never finished: queue them again.
+    Called once at start-up by the process that owns the local workers."""
+    result = session.execute(
+        update(BacktestRun)
+        .where(BacktestRun.status == RunStatus.running)
+        .values(status=RunStatus.queued, worker=None, started_at=None)
+    )
+    return result.rowcount

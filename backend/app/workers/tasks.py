@@ -1,0 +1,93 @@
+"""The work itself, as plain functions of plain data: they run in a worker process (local
+pool) or in a distributed worker (Celery) alike, and touch no database. The caller claims the
+job in the database before and records the outcome after."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _data_location(job: dict[str, Any]) -> tuple[str, Path]:
+    return job["data_source"], Path(job["data_dir"])
+
+
+def warm_up(data_source: str, data_dir: str) -> None:
+    """Process-pool initializer: load the market panel once so the first run is fast."""
+    try:
+        from app.engine import get_market_data
+
+        get_market_data(data_source, Path(data_dir))
+    except Exception:  # the runs themselves report a missing or broken data store
+        log.debug("warm-up could not load market data", exc_info=True)
+
+
+def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one backtest. ``job``: run_id, algorithm_parameters, data_source, data_dir,
+    artifacts_dir, file_roots. Returns ``{"ok": True, "metrics", "artifact_dir"}`` or
+    ``{"ok": False, "error": reason}``; never raises for bad input."""
+    from app.engine import BacktestInputError, get_market_data, run_backtest
+
+    run_id = job["run_id"]
+    try:
+        source, data_dir = _data_location(job)
+        try:
+            data = get_market_data(source, data_dir)
+        except FileNotFoundError as exc:
+            return {"ok": False, "error": f"market data not available: {exc}"}
+        roots = [Path(root) for root in job["file_roots"]] if job.get("file_roots") else None
+        result = run_backtest(job["algorithm_parameters"], data, file_roots=roots)
+        artifact_dir = Path(job["artifacts_dir"]) / "backtests" / str(run_id)
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(artifact_dir / "result.json", result.to_lean_result())
+        result.equity.rename("equity").to_csv(artifact_dir / "equity.csv", index_label="date")
+        metrics = dict(result.metrics)
+        metrics["statistics"] = dict(result.statistics)
+        return {"ok": True, "metrics": metrics, "artifact_dir": str(artifact_dir)}
+    except BacktestInputError as exc:
+        return {"ok": False, "error": str(exc)}
+    except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
+        log.error("backtest %s crashed:\n%s", run_id, traceback.format_exc())
+        return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+
+
+def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one walk-forward training. ``job``: job_id, params, data_source, data_dir,
+    artifacts_dir. Returns ``{"ok": True, "scores_path", "metrics", "artifact_dir"}`` or
+    ``{"ok": False, "error"}``."""
+    job_id = job["job_id"]
+    try:
+        from app.engine import get_market_data
+        from app.ml.training import TrainInputError, TrainParams, train_walk_forward
+
+        source, data_dir = _data_location(job)
+        try:
+            data = get_market_data(source, data_dir)
+        except FileNotFoundError as exc:
+            return {"ok": False, "error": f"market data not available: {exc}"}
+        out_dir = Path(job["artifacts_dir"]) / "train_jobs" / str(job_id)
+        try:
+            params = TrainParams.from_dict(job["params"])
+            output = train_walk_forward(data, params, out_dir)
+        except (TrainInputError, ValueError) as exc:
+            return {"ok": False, "error": str(exc)}
+        return {
+            "ok": True,
+            "scores_path": str(output.scores_path),
+            "metrics": output.metrics,
+            "artifact_dir": str(out_dir),
+        }
+    except Exception as exc:
+        log.error("train job %s crashed:\n%s", job_id, traceback.format_exc())
+        return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+
+
+def _write_json_atomic(path: Path, document: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(document, allow_nan=False, default=str))
+    tmp.replace(path)
