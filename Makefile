@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` (the main job) and `make test` (the suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-postgres serve lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/stocklean demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest backend/tests -q
+
+test-postgres: $(STAMP)
+	STOCKLEAN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
+		$(BIN)/python -m pytest backend/tests -q
+
+serve: $(STAMP)
+	$(BIN)/stocklean serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check backend
+	$(BIN)/ruff format --check backend
+
+format: $(STAMP)
+	$(BIN)/ruff format backend
+	$(BIN)/ruff check --fix backend
+
+bench: $(STAMP)
+	for script in backend/benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
