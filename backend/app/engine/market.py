@@ -42,9 +42,7 @@ class MarketData:
             array = getattr(self, name)
             if array.shape != shape:
                 raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
-        object.__setattr__(
-            self, "_column", {symbol: i for i, symbol in enumerate(self.symbols)}
-        )
+        object.__setattr__(self, "_column", {symbol: i for i, symbol in enumerate(self.symbols)})
 
     def column(self, symbol: str) -> int:
         """Column index of ``symbol``; KeyError if it is not in the panel."""

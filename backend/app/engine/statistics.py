@@ -1,0 +1,317 @@
+"""Performance statistics as pure functions over numpy arrays, following LEAN's definitions
+(QuantConnect/Lean ``Common/Statistics``: ``PortfolioStatistics.cs``, ``Statistics.cs``,
+``StatisticsBuilder.cs``). Units are fractions, never percents; LEAN's string formats live in
+:func:`format_percent` and friends.
+
+Conventions: 365 calendar days a year for CAGR; 252 sessions a year for annualising daily
+returns; variances and standard deviations are sample (n - 1) ones like MathNet's.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import numpy as np
+
+TRADING_DAYS_PER_YEAR = 252
+DAYS_PER_YEAR = 365.0
+# LEAN's equity samples after the start are taken at the session close, 16:00 New York.
+SESSION_CLOSE_HOURS = 16.0
+
+
+def years_between(first_timestamp: np.datetime64, last_timestamp: np.datetime64) -> float:
+    """Fractional years = (last - first) in days / 365 (fractional days count)."""
+    seconds = (np.datetime64(last_timestamp, "s") - np.datetime64(first_timestamp, "s")).astype(
+        np.int64
+    )
+    return float(seconds) / 86400.0 / DAYS_PER_YEAR
+
+
+def lean_equity_years(start_date: np.datetime64, last_session: np.datetime64) -> float:
+    """Years spanned by a LEAN daily equity curve: the first sample is the start date at 00:00
+    and the last one the last session's close (16:00), so
+    years = (last_session + 16h - start_date) / 365 days."""
+    last_close = np.datetime64(last_session, "s") + np.timedelta64(
+        int(SESSION_CLOSE_HOURS * 3600), "s"
+    )
+    return years_between(np.datetime64(start_date, "s"), last_close)
+
+
+def compounding_annual_return(start_value: float, end_value: float, years: float) -> float:
+    """CAGR = (end / start) ** (1 / years) - 1; 0 when years is 0 (LEAN's
+    ``CompoundingAnnualPerformance``)."""
+    if years == 0 or start_value <= 0:
+        return 0.0
+    if end_value <= 0:
+        return -1.0
+    return (end_value / start_value) ** (1.0 / years) - 1.0
+
+
+def cagr(equity: np.ndarray, years: float) -> float:
+    """CAGR of an equity curve: :func:`compounding_annual_return` of its first and last values."""
+    equity = np.asarray(equity, dtype=float)
+    return compounding_annual_return(float(equity[0]), float(equity[-1]), years)
+
+
+def drawdown_series(equity: np.ndarray) -> np.ndarray:
+    """Fall from the running peak at each point: 1 - equity / max(equity[:t+1]) (>= 0)."""
+    equity = np.asarray(equity, dtype=float)
+    peaks = np.maximum.accumulate(equity)
+    return 1.0 - equity / peaks
+
+
+def max_drawdown(equity: np.ndarray) -> float:
+    """Largest peak-to-trough fall as a positive fraction: max_t (1 - equity_t / max_{s<=t}
+    equity_s). LEAN's ``Drawdown`` statistic is this number rounded to 3 decimals (0.1 %)."""
+    equity = np.asarray(equity, dtype=float)
+    if equity.size == 0:
+        return 0.0
+    return float(np.max(drawdown_series(equity)))
+
+
+def drawdown_recovery_days(equity: np.ndarray, timestamps: np.ndarray) -> int:
+    """Longest time, in whole calendar days, from a peak until the equity first gets back to it
+    (LEAN's "Drawdown Recovery"); drawdowns not yet recovered do not count; 0 if none."""
+    equity = np.asarray(equity, dtype=float)
+    days = np.asarray(timestamps, dtype="datetime64[D]")
+    longest = 0
+    peak_value = -np.inf
+    peak_day = None
+    in_drawdown = False
+    for value, day in zip(equity, days, strict=True):
+        if value >= peak_value:
+            if in_drawdown and peak_day is not None:
+                longest = max(longest, int((day - peak_day).astype(int)))
+            peak_value, peak_day, in_drawdown = value, day, False
+        else:
+            in_drawdown = True
+    return longest
+
+
+def daily_returns(equity: np.ndarray) -> np.ndarray:
+    """Simple returns between consecutive equity samples: e[t] / e[t-1] - 1."""
+    equity = np.asarray(equity, dtype=float)
+    return equity[1:] / equity[:-1] - 1.0
+
+
+def sample_variance(values: np.ndarray) -> float:
+    """Sample variance sum((x - mean)^2) / (n - 1); 0 for fewer than two values."""
+    values = np.asarray(values, dtype=float)
+    return float(np.var(values, ddof=1)) if values.size >= 2 else 0.0
+
+
+def annual_performance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
+    """Annualised return from daily returns, LEAN's ``AnnualPerformance``:
+    (1 + mean(r)) ** 252 - 1."""
+    returns = np.asarray(returns, dtype=float)
+    if returns.size == 0:
+        return 0.0
+    return (1.0 + float(np.mean(returns))) ** periods - 1.0
+
+
+def annual_variance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
+    """Annual variance = sample variance of daily returns * 252."""
+    return sample_variance(returns) * periods
+
+
+def annual_volatility(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
+    """Annual standard deviation = sqrt(sample variance of daily returns * 252)."""
+    return math.sqrt(annual_variance(returns, periods))
+
+
+def annual_downside_deviation(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
+    """sqrt(252 * sample variance of the daily returns below 0) (LEAN's
+    ``AnnualDownsideStandardDeviation`` with a minimum acceptable return of 0)."""
+    returns = np.asarray(returns, dtype=float)
+    return math.sqrt(sample_variance(returns[returns < 0]) * periods)
+
+
+def sharpe_ratio(returns: np.ndarray, risk_free_rate: float = 0.0) -> float:
+    """(annual_performance - risk_free) / annual_volatility; 0 when volatility is 0."""
+    volatility = annual_volatility(returns)
+    if volatility == 0:
+        return 0.0
+    return (annual_performance(returns) - risk_free_rate) / volatility
+
+
+def sortino_ratio(returns: np.ndarray, risk_free_rate: float = 0.0) -> float:
+    """(annual_performance - risk_free) / annual_downside_deviation; 0 when that is 0."""
+    downside = annual_downside_deviation(returns)
+    if downside == 0:
+        return 0.0
+    return (annual_performance(returns) - risk_free_rate) / downside
+
+
+def beta(returns: np.ndarray, benchmark_returns: np.ndarray) -> float:
+    """cov(r, b) / var(b) with sample moments; 0 if var(b) is 0 or undefined."""
+    benchmark_variance = sample_variance(benchmark_returns)
+    if benchmark_variance == 0 or not np.isfinite(benchmark_variance):
+        return 0.0
+    covariance = float(np.cov(returns, benchmark_returns, ddof=1)[0, 1])
+    return covariance / benchmark_variance
+
+
+def alpha(returns: np.ndarray, benchmark_returns: np.ndarray, risk_free_rate: float = 0.0) -> float:
+    """annual_perf(r) - (rf + beta * (annual_perf(b) - rf)); 0 when beta is 0."""
+    b = beta(returns, benchmark_returns)
+    if b == 0:
+        return 0.0
+    return annual_performance(returns) - (
+        risk_free_rate + b * (annual_performance(benchmark_returns) - risk_free_rate)
+    )
+
+
+def tracking_error(returns: np.ndarray, benchmark_returns: np.ndarray) -> float:
+    """Annualised standard deviation of the active return r - b: sqrt(252 * var(r - b))."""
+    active = np.asarray(returns, dtype=float) - np.asarray(benchmark_returns, dtype=float)
+    return math.sqrt(max(sample_variance(active), 0.0) * TRADING_DAYS_PER_YEAR)
+
+
+def information_ratio(returns: np.ndarray, benchmark_returns: np.ndarray) -> float:
+    """(annual_perf(r) - annual_perf(b)) / tracking_error; 0 when the tracking error is 0."""
+    error = tracking_error(returns, benchmark_returns)
+    if error == 0:
+        return 0.0
+    return (annual_performance(returns) - annual_performance(benchmark_returns)) / error
+
+
+def treynor_ratio(
+    returns: np.ndarray, benchmark_returns: np.ndarray, risk_free_rate: float = 0.0
+) -> float:
+    """(annual_perf(r) - rf) / beta; 0 when beta is 0."""
+    b = beta(returns, benchmark_returns)
+    if b == 0:
+        return 0.0
+    return (annual_performance(returns) - risk_free_rate) / b
+
+
+def sample_skewness(values: np.ndarray) -> float:
+    """Adjusted sample skewness n / ((n-1)(n-2)) * sum(((x - mean) / s)^3) (MathNet's)."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    s = math.sqrt(sample_variance(values)) if n >= 2 else 0.0
+    if n < 3 or s == 0:
+        return float("nan")
+    z = (values - values.mean()) / s
+    return n / ((n - 1) * (n - 2)) * float(np.sum(z**3))
+
+
+def sample_excess_kurtosis(values: np.ndarray) -> float:
+    """Adjusted sample excess kurtosis (MathNet's): n(n+1) / ((n-1)(n-2)(n-3)) * sum(z^4)
+    - 3 (n-1)^2 / ((n-2)(n-3)), z = (x - mean) / s."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    s = math.sqrt(sample_variance(values)) if n >= 2 else 0.0
+    if n < 4 or s == 0:
+        return float("nan")
+    z = (values - values.mean()) / s
+    return n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * float(np.sum(z**4)) - 3 * (n - 1) ** 2 / (
+        (n - 2) * (n - 3)
+    )
+
+
+def probabilistic_sharpe_ratio(
+    returns: np.ndarray, benchmark_sharpe: float = 1.0 / math.sqrt(TRADING_DAYS_PER_YEAR)
+) -> float:
+    """PSR = Phi((SR - SR*) / sqrt((1 - skew * SR + (kurt - 1) / 4 * SR^2) / (n - 1))) with SR
+    the daily (not annualised) mean / std and SR* a de-annualised Sharpe of 1, as LEAN
+    computes it (LEAN feeds MathNet's excess kurtosis into the "kurt - 1" term; so do we)."""
+    returns = np.asarray(returns, dtype=float)
+    n = returns.size
+    std = math.sqrt(sample_variance(returns)) if n >= 2 else 0.0
+    observed = float(returns.mean()) / std if std > 0 else 0.0
+    skewness = sample_skewness(returns)
+    kurtosis = sample_excess_kurtosis(returns)
+    variance_of_estimate = (
+        (1 - skewness * observed + (kurtosis - 1) / 4 * observed**2) / (n - 1)
+        if n > 1
+        else float("nan")
+    )
+    if not np.isfinite(variance_of_estimate) or variance_of_estimate < 0:
+        return 0.0
+    estimate_std = math.sqrt(variance_of_estimate)
+    if estimate_std == 0:
+        return 0.0
+    z = (observed - benchmark_sharpe) / estimate_std
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str, float]:
+    """LEAN's per-trade statistics from realised profit/loss of closing fills, in order.
+    Each P&L is taken relative to the running capital (start + earlier P&L):
+    average_win = mean of positive pnl/capital, average_loss = mean of the others,
+    profit_loss_ratio = average_win / |average_loss|, win_rate = wins / trades,
+    expectancy = win_rate * profit_loss_ratio - loss_rate."""
+    pnl = np.asarray(realized_pnl, dtype=float)
+    if pnl.size == 0 or start_equity == 0:
+        return dict.fromkeys(
+            (
+                "average_win",
+                "average_loss",
+                "profit_loss_ratio",
+                "win_rate",
+                "loss_rate",
+                "expectancy",
+            ),
+            0.0,
+        )
+    capital_before = start_equity + np.concatenate(([0.0], np.cumsum(pnl)[:-1]))
+    relative = pnl / capital_before
+    wins = pnl > 0
+    average_win = float(relative[wins].mean()) if wins.any() else 0.0
+    average_loss = float(relative[~wins].mean()) if (~wins).any() else 0.0
+    profit_loss_ratio = average_win / abs(average_loss) if average_loss != 0 else 0.0
+    win_rate = float(wins.mean())
+    loss_rate = 1.0 - win_rate
+    return {
+        "average_win": average_win,
+        "average_loss": average_loss,
+        "profit_loss_ratio": profit_loss_ratio,
+        "win_rate": win_rate,
+        "loss_rate": loss_rate,
+        "expectancy": win_rate * profit_loss_ratio - loss_rate,
+    }
+
+
+def _round_half_even(value: float, decimals: int) -> Decimal:
+    # .NET's Math.Round on decimals rounds half to even; going through str keeps the
+    # decimal digits Python shows instead of binary artefacts.
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN)
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def format_percent(fraction: float, decimals: int = 3) -> str:
+    """LEAN percent string: fraction * 100 rounded to ``decimals`` places, trailing zeros
+    dropped ("12.345%", "0%")."""
+    if not np.isfinite(fraction):
+        return "0%"
+    return _plain(_round_half_even(fraction * 100.0, decimals)) + "%"
+
+
+def format_drawdown(fraction: float) -> str:
+    """LEAN's Drawdown string: the fraction rounded to 3 decimals, shown as a percent with 3
+    decimals ("1.200%")."""
+    rounded = _round_half_even(fraction, 3) * 100
+    return f"{rounded:.3f}%"
+
+
+def format_ratio(value: float, decimals: int = 3) -> str:
+    """Ratio rounded to 3 decimals, trailing zeros dropped ("19.094", "0")."""
+    if not np.isfinite(value):
+        return "0"
+    return _plain(_round_half_even(value, decimals))
+
+
+def format_money(value: float) -> str:
+    """Dollar amount with 2 decimals ("$3.45")."""
+    return f"${_round_half_even(value, 2):.2f}"
+
+
+def format_equity(value: float) -> str:
+    """Equity value rounded to cents, trailing zeros dropped ("103463.69", "100000")."""
+    return _plain(_round_half_even(value, 2))
