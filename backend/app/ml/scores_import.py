@@ -12,6 +12,8 @@ line 2.
 
 from __future__ import annotations
 
+import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,22 +136,43 @@ def _read_text_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ScoresValidationError([f"{path}: no such file"])
     try:
-        return pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            encoding="utf-8",
-        )
+        with warnings.catch_warnings():
+            # index_col=False stops pandas from silently turning the first column into an
+            # index when every row has one field too many; it then only warns and drops
+            # the extra fields, which must be an error instead.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                index_col=False,
+                encoding="utf-8",
+            )
     except pd.errors.EmptyDataError:
         raise ScoresValidationError(
             [f"the file is empty: expected the header line {','.join(SCORES_COLUMNS)}"]
         ) from None
+    except pd.errors.ParserWarning:
+        raise ScoresValidationError([_first_overlong_row(path)]) from None
     except pd.errors.ParserError as exc:
         raise ScoresValidationError([f"malformed CSV: {exc}".strip()]) from None
     except UnicodeDecodeError as exc:
         raise ScoresValidationError([f"not UTF-8 text: {exc}"]) from None
+
+
+def _first_overlong_row(path: Path) -> str:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        n_header = len(next(reader))
+        for row in reader:
+            if len(row) > n_header:
+                return (
+                    f"malformed CSV: line {reader.line_num} has {len(row)} fields, "
+                    f"the header {n_header}"
+                )
+    return "malformed CSV: a row has more fields than the header"
 
 
 def _lines_and_values(table: pd.DataFrame, mask, column: str) -> list[tuple[int, str]]:
