@@ -67,6 +67,30 @@ def target_quantities(
     return quantity if settings.fractional_shares else np.trunc(quantity)
 
 
+def orders_frame(chunks: list[tuple], sessions: pd.DatetimeIndex, symbols) -> pd.DataFrame:
+    """One row per fill from the (decided_row, fill_row, assets, qty, price, fee) chunks."""
+    if chunks:
+        sizes = [len(chunk[2]) for chunk in chunks]
+        decided = np.repeat([chunk[0] for chunk in chunks], sizes)
+        filled = np.repeat([chunk[1] for chunk in chunks], sizes)
+        assets = np.concatenate([chunk[2] for chunk in chunks])
+        quantity, price, fee = (np.concatenate([chunk[k] for chunk in chunks]) for k in (3, 4, 5))
+    else:
+        decided = filled = assets = np.zeros(0, dtype=np.int64)
+        quantity = price = fee = np.zeros(0)
+    return pd.DataFrame(
+        {
+            "decision_date": sessions[decided],
+            "fill_date": sessions[filled],
+            "symbol": np.asarray(symbols, dtype=object)[assets],
+            "quantity": quantity,
+            "price": price,
+            "fee": fee,
+            "value": quantity * price,
+        }
+    )
+
+
 @dataclass
 class SimulationOutput:
     equity: np.ndarray  # (n_sessions,) at each session close
@@ -97,8 +121,9 @@ def simulate(
     ``target_weights[k]``. ``dividends``/``split_ratio`` are applied only when given (raw mode)."""
     n_sessions, n_assets = close_price.shape
     # Valuation uses the last known close of each asset (a missing bar keeps its old mark).
-    mark = pd.DataFrame(close_price).ffill().to_numpy()
-    mark = np.where(np.isnan(mark), 0.0, mark)
+    mark = close_price
+    if np.isnan(mark).any():
+        mark = pd.DataFrame(close_price).ffill().fillna(0.0).to_numpy()
     decisions_at = np.full(n_sessions, -1, dtype=np.int64)
     decisions_at[np.asarray(decision_rows, dtype=np.int64)] = np.arange(len(decision_rows))
     fill_next_open = settings.fill_model == "next_open"
@@ -106,17 +131,29 @@ def simulate(
     shares = np.zeros(n_assets)
     average_cost = np.zeros(n_assets)
     cash = float(initial_cash)
-    equity = np.empty(n_sessions)
-    cash_series = np.empty(n_sessions)
-    holdings = np.empty((n_sessions, n_assets))
+    # Between events (decisions, fills, dividends, splits) nothing changes but prices, so
+    # the loop visits event rows only and the daily series are filled in afterwards.
+    event = np.zeros(n_sessions, dtype=bool)
+    event[0] = True
+    decision_rows = np.asarray(decision_rows, dtype=np.int64)
+    event[decision_rows] = True
+    if fill_next_open:
+        event[decision_rows[decision_rows + 1 < n_sessions] + 1] = True
+    has_dividends = dividends is not None and bool(np.any(dividends))
+    has_splits = split_ratio is not None and bool(np.any(split_ratio != 1.0))
+    if has_dividends:
+        event |= np.any(dividends != 0, axis=1)
+    if has_splits:
+        event |= np.any(split_ratio != 1.0, axis=1)
+    event_rows = np.nonzero(event)[0]
+    snapshot_shares = np.empty((len(event_rows), n_assets))
+    snapshot_cash = np.empty(len(event_rows))
     traded_value = np.zeros(n_sessions)
     pending: np.ndarray | None = None  # order quantities waiting for the next open
     pending_decided = -1
-    order_rows: list[tuple] = []
+    order_chunks: list[tuple] = []
     realized: list[float] = []
     total_fees = 0.0
-    has_dividends = dividends is not None and bool(np.any(dividends))
-    has_splits = split_ratio is not None and bool(np.any(split_ratio != 1.0))
 
     def execute(quantity: np.ndarray, price: np.ndarray, row: int, decided_row: int) -> None:
         nonlocal cash, total_fees
@@ -141,8 +178,7 @@ def simulate(
             shares[sells] += q
             total_fees += float(fee.sum())
             traded_value[row] += float(proceeds.sum())
-            for i, qi, pi, fi in zip(sells, q, p, fee, strict=True):
-                order_rows.append((decided_row, row, symbols[i], qi, pi, fi))
+            order_chunks.append((decided_row, row, sells, q, p, fee))
         if buys.size:
             q = quantity[buys]
             p = price[buys]
@@ -167,12 +203,11 @@ def simulate(
             cash -= cost
             total_fees += float(fee.sum())
             traded_value[row] += float((q * p).sum())
-            for i, qi, pi, fi in zip(buys, q, p, fee, strict=True):
-                order_rows.append((decided_row, row, symbols[i], qi, pi, fi))
+            order_chunks.append((decided_row, row, buys, q, p, fee))
         flat = shares == 0
         average_cost[flat] = 0.0
 
-    for row in range(n_sessions):
+    for event_index, row in enumerate(event_rows):
         if has_splits:
             ratio = split_ratio[row]
             split_assets = np.nonzero((ratio != 1.0) & (shares != 0))[0]
@@ -212,17 +247,15 @@ def simulate(
                     pending, pending_decided = delta, row
             else:
                 execute(delta, price, row, row)
-        holdings[row] = shares
-        cash_series[row] = cash
-        equity[row] = cash + float(shares @ mark[row])
+        snapshot_shares[event_index] = shares
+        snapshot_cash[event_index] = cash
 
-    orders = pd.DataFrame(
-        order_rows, columns=["decided_row", "fill_row", "symbol", "quantity", "price", "fee"]
-    )
-    orders.insert(0, "decision_date", sessions[orders["decided_row"].to_numpy()])
-    orders.insert(1, "fill_date", sessions[orders["fill_row"].to_numpy()])
-    orders["value"] = orders["quantity"] * orders["price"]
-    orders = orders.drop(columns=["decided_row", "fill_row"])
+    latest_event = np.searchsorted(event_rows, np.arange(n_sessions), side="right") - 1
+    holdings = snapshot_shares[latest_event]
+    cash_series = snapshot_cash[latest_event]
+    equity = cash_series + np.einsum("ij,ij->i", holdings, mark)
+
+    orders = orders_frame(order_chunks, sessions, symbols)
     return SimulationOutput(
         equity=equity,
         holdings=holdings,

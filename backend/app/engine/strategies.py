@@ -33,10 +33,11 @@ def rebalance_rows(sessions: pd.DatetimeIndex, first: int, last: int, frequency:
     if frequency == "daily":
         return np.arange(first, last + 1)
     if frequency == "weekly":
-        iso = window.isocalendar()
-        period = (iso["year"].to_numpy() * 100 + iso["week"].to_numpy()).astype(np.int64)
+        # 1970-01-01 was a Thursday: (days + 3) // 7 numbers Monday-based weeks.
+        days = window.values.astype("datetime64[D]").astype(np.int64)
+        period = (days + 3) // 7
     elif frequency == "monthly":
-        period = (window.year * 100 + window.month).to_numpy()
+        period = window.values.astype("datetime64[M]").astype(np.int64)
     else:
         raise BacktestInputError(
             f"unknown rebalance {frequency!r} (expected daily, weekly or monthly)"
@@ -193,12 +194,16 @@ def ml_score_vol_target_schedule(
             chosen = np.nonzero(valid)[0]
             if chosen.size > top_n:
                 # Highest scores first; ties broken by column order for determinism.
-                order = np.lexsort((chosen, -today[chosen]))
-                chosen = chosen[order[:top_n]]
+                candidate_scores = today[chosen]
+                cutoff = np.partition(candidate_scores, chosen.size - top_n)[chosen.size - top_n]
+                above = chosen[candidate_scores > cutoff]
+                tied = chosen[candidate_scores == cutoff]
+                chosen = np.sort(np.concatenate([above, tied[: top_n - above.size]]))
             if chosen.size:
                 start = max(row - lookback, 0)
                 window = close[start : row + 1, chosen]
-                returns = np.nan_to_num(window[1:] / window[:-1] - 1.0)
+                returns = window[1:] / window[:-1] - 1.0
+                returns[~np.isfinite(returns)] = 0.0
                 weights[k, chosen] = vol_target_weights(
                     returns,
                     top_n,
