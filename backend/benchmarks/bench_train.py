@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.ml.training import TrainParams, train_walk_forward  # noqa: E402
+from app.ml.training import TrainParams, train_walk_forward
 
 
 def peak_rss_megabytes() -> float:
