@@ -19,7 +19,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import DomainError
 from app.middleware import BearerTokenAuth, BodySizeLimit
 from app.migrate import upgrade
-from app.routers import backtests, health, ml, projects
+from app.routers import backtests, health, ml, optimizations, projects
 from app.workers.local import make_worker
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (health.router, projects.router, backtests.router, ml.router):
+    for router in (
+        health.router,
+        projects.router,
+        backtests.router,
+        ml.router,
+        optimizations.router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
 

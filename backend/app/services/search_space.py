@@ -8,7 +8,7 @@ Values leave the system as floats only when a backtest request is built.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,13 +50,16 @@ class PerturbationSpec:
 
 
 def build_perturbations(
-    spec: PerturbationSpec, exclude: Sequence[Mapping[str, Decimal]] = ()
+    spec: PerturbationSpec,
+    exclude: Sequence[Mapping[str, Decimal]] = (),
+    accept: Callable[[ParamPoint], bool] | None = None,
 ) -> list[ParamPoint]:
     """Exactly ``spec.count`` distinct lattice points around the base.
 
     Candidates are all offset vectors ``k`` in ``[-radius, radius]^d``; a candidate is
     dropped if it equals a point of ``exclude`` (the grid), is the base (when
-    ``exclude_base``), or has a non-positive value. The rest are ordered by squared distance
+    ``exclude_base``), has a non-positive value, or is refused by ``accept`` (e.g. a
+    parameter's own bounds). The rest are ordered by squared distance
     from the base in step units, ``sum(k_i^2)``, then by the offset vector itself
     (lexicographic, axis order as given), which makes the choice deterministic. Raises
     :class:`SearchSpaceError` if fewer than ``count`` exist.
@@ -90,7 +93,7 @@ def build_perturbations(
             name: spec.base[name] + k * spec.steps[name]
             for name, k in zip(names, offset, strict=True)
         }
-        if any(value <= 0 for value in point.values()):
+        if any(value <= 0 for value in point.values()) or (accept and not accept(point)):
             continue
         key = point_key(point)
         if key in excluded or key in seen:

@@ -102,7 +102,9 @@ class LocalWorkerPool:
     def tick(self) -> None:
         self._record_finished()
         with session_scope(self.session_factory) as session:
-            optimization_service.advance_sweeps(session)
+            finished_sweeps = optimization_service.advance_sweeps(session)
+        for sweep_id in finished_sweeps:
+            self._write_report(sweep_id)
         free = self.concurrency - len(self._inflight)
         if free <= 0:
             return
@@ -179,6 +181,21 @@ class LocalWorkerPool:
             )
         else:
             train_job_service.record_train_failure(session, item.job_id, reason=outcome["error"])
+
+    def _write_report(self, sweep_id: int) -> None:
+        from app.models import Optimization
+        from app.services import reports
+
+        try:
+            with session_scope(self.session_factory) as session:
+                sweep = session.get(Optimization, sweep_id)
+                reports.ensure_report(session, sweep, self.settings)
+        except Exception as exc:
+            # The sweep's results are stored; a report can be rebuilt with GET .../report.
+            log.exception("report for optimization %s failed", sweep_id)
+            with session_scope(self.session_factory) as session:
+                sweep = session.get(Optimization, sweep_id)
+                sweep.error = f"report not written: {type(exc).__name__}: {exc}"
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Tests and the CLI: tick until nothing is queued or in flight (or timeout)."""

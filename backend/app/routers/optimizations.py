@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
+from fastapi.responses import FileResponse, PlainTextResponse
+
+from app.deps import SessionDep, SettingsDep, WorkerDep
+from app.routers.common import Limit, Offset, OptionalId, PathId
+from app.schemas.common import Page
+from app.schemas.optimizations import (
+    OptimizationCreate,
+    OptimizationOut,
+    PreviewOut,
+    TopOut,
+    TrialOut,
+)
+from app.services import optimizations as service
+from app.services import reports
+
+router = APIRouter(prefix="/api/optimizations", tags=["optimizations"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OptimizationOut)
+def create_optimization(
+    body: OptimizationCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    worker: WorkerDep,
+    background: BackgroundTasks,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+):
+    sweep, created = service.create_optimization(
+        session, body, settings, idempotency_key=idempotency_key
+    )
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    # Background tasks run after the session dependency has committed.
+    background.add_task(worker.wake)
+    return service.describe(session, sweep)
+
+
+@router.post("/preview", response_model=PreviewOut)
+def preview_optimization(body: OptimizationCreate, session: SessionDep, settings: SettingsDep):
+    """The trials a POST would create, with their exact requests; nothing is stored."""
+    plan = service.plan_optimization(session, body, settings)
+    return {
+        "trials_total": len(plan.trials),
+        "items": [
+            {
+                "trial_index": trial.trial_index,
+                "source": trial.source,
+                "params": {name: float(value) for name, value in trial.params.items()},
+                "request": trial.request,
+            }
+            for trial in plan.trials
+        ],
+    }
+
+
+@router.get("", response_model=Page[OptimizationOut])
+def list_optimizations(
+    session: SessionDep, project_id: OptionalId = None, limit: Limit = 50, offset: Offset = 0
+):
+    items, total = service.list_optimizations(
+        session, project_id=project_id, limit=limit, offset=offset
+    )
+    return {"items": [service.describe(session, item) for item in items], "total": total}
+
+
+@router.get("/{optimization_id}", response_model=OptimizationOut)
+def get_optimization(optimization_id: PathId, session: SessionDep):
+    return service.describe(session, service.get_optimization(session, optimization_id))
+
+
+@router.get("/{optimization_id}/trials", response_model=Page[TrialOut])
+def list_trials(optimization_id: PathId, session: SessionDep):
+    items = service.list_trials(session, service.get_optimization(session, optimization_id))
+    return {"items": items, "total": len(items)}
+
+
+@router.get("/{optimization_id}/top", response_model=TopOut)
+def top(optimization_id: PathId, session: SessionDep, n: Annotated[int, Query(ge=1, le=100)] = 3):
+    return service.top_trials(session, service.get_optimization(session, optimization_id), n)
+
+
+@router.post("/{optimization_id}/cancel", response_model=OptimizationOut)
+def cancel(optimization_id: PathId, session: SessionDep):
+    return service.describe(session, service.cancel_optimization(session, optimization_id))
+
+
+@router.get("/{optimization_id}/report", response_class=PlainTextResponse)
+def report(
+    optimization_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: Literal["zh", "en"] = "zh",
+):
+    """The Markdown report (Chinese like the seed's, ``?lang=en`` for English)."""
+    sweep = service.get_optimization(session, optimization_id)
+    written = reports.ensure_report(session, sweep, settings, lang=lang)
+    return PlainTextResponse(
+        written.markdown_path.read_text(encoding="utf-8"), media_type="text/markdown"
+    )
+
+
+@router.get("/{optimization_id}/report.png", response_class=FileResponse)
+def report_chart(optimization_id: PathId, session: SessionDep, settings: SettingsDep):
+    sweep = service.get_optimization(session, optimization_id)
+    written = reports.ensure_report(session, sweep, settings, lang="zh")
+    return FileResponse(written.chart_path, media_type="image/png")

@@ -1,0 +1,175 @@
+"""Ranking stored backtest results: one query over the runs' numeric metric columns.
+
+The same code ranks a sweep's trials (``GET /api/optimizations/{id}/top``) and a legacy JSONL
+manifest of run ids (``stocklean score --manifest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, select, true
+from sqlalchemy.orm import Session
+
+from app.models import BacktestRun, RunStatus
+
+# A NULL metric cannot satisfy a constraint; its violation sorts after every real one.
+UNKNOWN_VIOLATION = 1e18
+
+
+@dataclass(frozen=True)
+class Objective:
+    metric: str = "cagr"
+    direction: str = "max"  # "max" | "min"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    metric: str
+    op: str  # "<=", "<", ">=", ">", "=="
+    value: float
+
+    def describe(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class RankedRun:
+    rank: int
+    run_id: int
+    cagr: float | None
+    max_drawdown: float | None
+    sharpe: float | None
+    objective: float | None
+    feasible: bool
+    violation: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    constraint_met: bool
+    items: list[RankedRun]
+    failed: list[tuple[int, str | None]]
+    completed: int
+
+
+def _metric(name: str):
+    return getattr(BacktestRun, name)
+
+
+def constraint_clause(constraint: Constraint) -> ColumnElement[bool]:
+    column = _metric(constraint.metric)
+    value = constraint.value
+    comparisons = {
+        "<=": column <= value,
+        "<": column < value,
+        ">=": column >= value,
+        ">": column > value,
+        "==": column == value,
+    }
+    return and_(column.is_not(None), comparisons[constraint.op])
+
+
+def feasible_clause(constraints: Sequence[Constraint]) -> ColumnElement[bool]:
+    """True when every constraint holds (and every metric it reads is known)."""
+    if not constraints:
+        return true()
+    return and_(*(constraint_clause(c) for c in constraints))
+
+
+def violation_expression(constraints: Sequence[Constraint]) -> ColumnElement[float]:
+    """Sum over constraints of how far the metric is on the wrong side of its bound
+    (0 when satisfied), in the metric's own units."""
+    total: ColumnElement[float] = cast(literal(0.0), Float)
+    for constraint in constraints:
+        column = _metric(constraint.metric)
+        value = constraint.value
+        if constraint.op in ("<=", "<"):
+            excess = case((column > value, column - value), else_=0.0)
+        elif constraint.op in (">=", ">"):
+            excess = case((column < value, value - column), else_=0.0)
+        else:
+            excess = case((column > value, column - value), else_=value - column)
+        total = total + case((column.is_(None), UNKNOWN_VIOLATION), else_=excess)
+    return total
+
+
+def rank_runs(
+    session: Session,
+    run_filter: ColumnElement[bool],
+    objective: Objective,
+    constraints: Sequence[Constraint],
+    limit: int,
+) -> Ranking:
+    """Completed runs matching ``run_filter`` that meet all constraints, best objective
+    first, ties by lower drawdown then lower run id. When none is feasible the least
+    violating runs are returned instead, marked ``feasible=False``. Failed runs are listed
+    apart and never ranked."""
+    objective_column = _metric(objective.metric)
+    objective_order = (
+        objective_column.desc() if objective.direction == "max" else objective_column.asc()
+    )
+    tie_breaks = (BacktestRun.max_drawdown.asc(), BacktestRun.id.asc())
+    feasible = feasible_clause(constraints)
+    violation = violation_expression(constraints)
+    completed = and_(run_filter, BacktestRun.status == RunStatus.completed)
+    columns = (
+        BacktestRun.id,
+        BacktestRun.cagr,
+        BacktestRun.max_drawdown,
+        BacktestRun.sharpe,
+        objective_column,
+        violation,
+    )
+    rows = session.execute(
+        select(*columns)
+        .where(completed, feasible)
+        .order_by(objective_column.is_(None), objective_order, *tie_breaks)
+        .limit(limit)
+    ).all()
+    constraint_met = bool(rows)
+    if not constraint_met:
+        rows = session.execute(
+            select(*columns)
+            .where(completed)
+            .order_by(violation.asc(), objective_column.is_(None), objective_order, *tie_breaks)
+            .limit(limit)
+        ).all()
+    items = [
+        RankedRun(
+            rank=position,
+            run_id=row[0],
+            cagr=row[1],
+            max_drawdown=row[2],
+            sharpe=row[3],
+            objective=row[4],
+            feasible=constraint_met,
+            violation=float(row[5] or 0.0),
+        )
+        for position, row in enumerate(rows, start=1)
+    ]
+    failed = [
+        (run_id, error)
+        for run_id, error in session.execute(
+            select(BacktestRun.id, BacktestRun.error)
+            .where(run_filter, BacktestRun.status == RunStatus.failed)
+            .order_by(BacktestRun.id)
+        ).all()
+    ]
+    completed_count = session.execute(select(func.count()).where(completed)).scalar_one()
+    return Ranking(
+        constraint_met=constraint_met,
+        items=items,
+        failed=failed,
+        completed=completed_count,
+    )
+
+
+def feasible_flag(constraints: Sequence[Constraint]) -> ColumnElement[bool]:
+    """The feasibility of a completed run as a selectable column (NULL otherwise)."""
+    return case(
+        (BacktestRun.status != RunStatus.completed, None),
+        (feasible_clause(constraints), True),
+        else_=False,
+    )
