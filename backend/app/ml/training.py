@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -338,7 +339,7 @@ def _fit_and_save(
     x_train: np.ndarray,
     y_train: np.ndarray,
     artifact_stem: Path,
-):
+) -> tuple[Callable[[np.ndarray], np.ndarray], Path]:
     """Fit one model, save it next to ``artifact_stem``; return ``(predict, artifact path)``."""
     if params.model == "ridge":
         intercept, coef = fit_ridge(x_train, y_train, params.ridge.alpha)
@@ -411,8 +412,20 @@ def train_walk_forward(data: MarketData, params: TrainParams, out_dir: Path) -> 
     y_all = label[train_sessions][train_mask].astype(np.float32)
     row_session = np.repeat(train_sessions, train_mask.sum(axis=1))
 
+    # The window only grows, so if the first model has rows, every model has.
+    first_cutoff = plan.block_starts[0] - horizon - 1
+    if np.searchsorted(row_session, first_cutoff, side="right") == 0:
+        raise TrainInputError(
+            f"no training rows with complete features before "
+            f"{sessions[plan.block_starts[0]].date()}: move score_start later or "
+            f"train_start earlier"
+        )
+
     models_dir = out_dir / MODELS_DIRNAME
     models_dir.mkdir(parents=True, exist_ok=True)
+    # Models of an earlier run into the same directory would contradict the new manifest.
+    for stale in models_dir.glob("model_*.*"):
+        stale.unlink()
     scores = np.full(close.shape, np.nan)
     windows: list[ModelWindow] = []
     fit_seconds = 0.0
@@ -420,11 +433,6 @@ def train_walk_forward(data: MarketData, params: TrainParams, out_dir: Path) -> 
         block_end = plan.block_end(k, params.retrain_interval)
         cutoff = block_start - horizon - 1
         n_rows = int(np.searchsorted(row_session, cutoff, side="right"))
-        if n_rows == 0:
-            raise TrainInputError(
-                f"no training rows with complete features before "
-                f"{sessions[block_start].date()}: move score_start later or train_start earlier"
-            )
         fit_started = time.perf_counter()
         predict, artifact = _fit_and_save(
             params, features.names, x_all[:n_rows], y_all[:n_rows], models_dir / f"model_{k:03d}"

@@ -287,3 +287,28 @@ def test_nothing_is_written_for_rejected_params(planted_panel, tmp_path):
 
 def test_panel_helper_is_labelled_synthetic(planted_panel):
     assert planted_panel.synthetic
+
+
+def test_no_training_rows_is_reported_before_anything_is_written(planted_panel, tmp_path):
+    close = planted_panel.close.copy()
+    close[:400] = np.nan  # every symbol lists late: no complete features in the first window
+    late = MarketData(
+        sessions=planted_panel.sessions,
+        symbols=planted_panel.symbols,
+        open=close,
+        high=close,
+        low=close,
+        close=close,
+        volume=planted_panel.volume,
+        provenance=planted_panel.provenance,
+    )
+    with pytest.raises(TrainInputError, match="no training rows with complete features before"):
+        train_walk_forward(late, fast_params(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_rerun_into_the_same_directory_replaces_models(planted_panel, tmp_path):
+    train_walk_forward(planted_panel, fast_params(model="ridge", retrain_interval=20), tmp_path)
+    output = train_walk_forward(planted_panel, fast_params(model="ridge"), tmp_path)
+    saved = sorted(p.name for p in output.models_dir.glob("model_*"))
+    assert saved == [f"model_{k:03d}.json" for k in range(len(output.windows))]
