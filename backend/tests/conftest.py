@@ -93,3 +93,71 @@ def client(engine: Engine, settings: Settings):
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def small_market_dir(tmp_path_factory) -> Path:
+    """A small SYNTHETIC market (40 stocks + the ETFs, 2018-2021) as a Parquet store, with
+    momentum proxy scores beside it (``scores.csv``)."""
+    from app.engine.store import write_parquet_store
+    from app.engine.synth import generate_synthetic_market, momentum_scores
+
+    directory = tmp_path_factory.mktemp("market")
+    data = generate_synthetic_market(seed=11, n_stocks=40, first="2018-01-02", last="2021-12-31")
+    write_parquet_store(data, directory)
+    momentum_scores(data, lookback=63).to_csv(directory / "scores.csv", index=False)
+    return directory
+
+
+@pytest.fixture
+def market_settings(settings: Settings, small_market_dir: Path) -> Settings:
+    settings.data_dir = small_market_dir
+    return settings
+
+
+@pytest.fixture
+def market_client(engine: Engine, market_settings: Settings):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app(market_settings)) as test_client:
+        yield test_client
+
+
+BASELINE_ALGORITHM = {
+    "strategy": "ml_score_vol_target",
+    "backtest_start": "2019-06-03",
+    "backtest_end": "2021-12-31",
+    "initial_cash": 100000,
+    "rebalance": "weekly",
+    "top_n": 10,
+    "max_weight": 0.035,
+    "max_exposure": 0.70,
+    "vol_target": 0.050,
+    "vol_lookback": 63,
+    "risk_off_symbols": "SHY,IEF,GLD,TLT",
+}
+
+
+@pytest.fixture
+def seeded(engine: Engine, small_market_dir: Path) -> dict[str, int]:
+    """Project 18, completed train job 120 (the momentum scores) and baseline run 615."""
+    from app.db import session_scope
+    from app.services import backtests, projects, train_jobs
+
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        projects.create_project(session, name="Project 18", project_id=18)
+        job = train_jobs.create_train_job(
+            session, project_id=18, params={"source": "import"}, job_id=120,
+            status=__import__("app.models", fromlist=["RunStatus"]).RunStatus.completed,
+        )
+        job.scores_path = str(small_market_dir / "scores.csv")
+        job.metrics = {"ic_mean": 0.01}
+        algorithm = dict(BASELINE_ALGORITHM, score_csv_path=job.scores_path)
+        backtests.create_run(
+            session, project_id=18, algorithm_parameters=algorithm,
+            pipeline_train_job_id=120, run_id=615,
+        )
+    return {"project_id": 18, "train_job_id": 120, "baseline_run_id": 615}

@@ -72,7 +72,7 @@ def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
             return {"ok": False, "error": f"market data not available: {exc}"}
         out_dir = Path(job["artifacts_dir"]) / "train_jobs" / str(job_id)
         try:
-            params = TrainParams.from_dict(job["params"])
+            params = TrainParams.from_mapping(job["params"])
             output = train_walk_forward(data, params, out_dir)
         except (TrainInputError, ValueError) as exc:
             return {"ok": False, "error": str(exc)}
