@@ -62,9 +62,11 @@ def _info(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     provenance = data.provenance
     print(f"source:      {source} {data_dir}")
-    print(f"symbols:     {len(data.symbols)} ({', '.join(data.symbols[:8])}{' ...' if len(data.symbols) > 8 else ''})")
+    shown = ", ".join(data.symbols[:8]) + (" ..." if len(data.symbols) > 8 else "")
+    print(f"symbols:     {len(data.symbols)} ({shown})")
     if len(data.sessions):
-        print(f"sessions:    {len(data.sessions)} {data.sessions[0].date()} .. {data.sessions[-1].date()}")
+        first, last = data.sessions[0].date(), data.sessions[-1].date()
+        print(f"sessions:    {len(data.sessions)} {first} .. {last}")
     print(f"synthetic:   {'yes' if data.synthetic else 'no'}")
     print(f"provenance:  {provenance.get('description', provenance.get('source', ''))}")
     return 0
@@ -84,7 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import-csv", help="import CSV bars (date,symbol,open,high,low,close,volume) to Parquet"
     )
     import_csv.add_argument("source", help="a CSV file or a directory of *.csv")
-    import_csv.add_argument("--data-dir", help="Parquet store directory (default: settings data_dir)")
+    import_csv.add_argument(
+        "--data-dir", help="Parquet store directory (default: settings data_dir)"
+    )
     import_csv.set_defaults(handler=_import_csv)
 
     info = commands.add_parser("info", help="describe a market data store")

@@ -61,8 +61,14 @@ PATH_PARAMETERS = ("score_csv_path", "weights_path")
 RISK_OFF_MODES = ("first", "equal")
 
 
-def _number(params: dict, name: str, *, low: float | None = None, high: float | None = None,
-            low_open: bool = False) -> float:
+def _number(
+    params: dict,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
     value = params[name]
     if isinstance(value, bool):
         raise BacktestInputError(f"{name} must be a number, got {value!r}")
@@ -93,7 +99,9 @@ def _flag(params: dict, name: str) -> bool:
 def _choice(params: dict, name: str, allowed: tuple[str, ...]) -> str:
     value = str(params[name]).lower()
     if value not in allowed:
-        raise BacktestInputError(f"{name} must be one of {', '.join(allowed)}, got {params[name]!r}")
+        raise BacktestInputError(
+            f"{name} must be one of {', '.join(allowed)}, got {params[name]!r}"
+        )
     return value
 
 
@@ -171,14 +179,18 @@ def normalize_params(params: dict, file_roots: list[Path] | None = None) -> dict
 START_SLACK = pd.Timedelta(days=7)
 
 
-def window_rows(data: MarketData, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[int, int]:
+def window_rows(
+    data: MarketData, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[int, int]:
     sessions = data.sessions
     if len(sessions) == 0:
         raise BacktestInputError("the market data has no sessions")
     start = sessions[0] if start is None else start
     end = sessions[-1] if end is None else end
     if start > end:
-        raise BacktestInputError(f"backtest_start {start.date()} is after backtest_end {end.date()}")
+        raise BacktestInputError(
+            f"backtest_start {start.date()} is after backtest_end {end.date()}"
+        )
     first_day, last_day = sessions[0], sessions[-1]
     if start < first_day - START_SLACK or end > last_day:
         raise BacktestInputError(
@@ -235,7 +247,9 @@ class BacktestResult:
             "charts": {"Strategy Equity": {"series": {"Equity": {"values": equity_points}}}},
             "equity": equity_points,
             "orders": orders,
-            "metrics": {k: (bool(v) if isinstance(v, bool) else float(v)) for k, v in self.metrics.items()},
+            "metrics": {
+                k: (bool(v) if isinstance(v, bool) else float(v)) for k, v in self.metrics.items()
+            },
             "parameters": {k: _jsonable(v) for k, v in self.parameters.items()},
             "provenance": dict(self.provenance),
         }
@@ -271,7 +285,9 @@ def build_statistics(
     cagr = st.cagr(samples, years)
     max_dd = st.max_drawdown(samples)
     end_equity = float(samples[-1])
-    sample_times = np.concatenate(([np.datetime64(start_date, "D")], sessions.values.astype("datetime64[D]")))
+    sample_times = np.concatenate(
+        ([np.datetime64(start_date, "D")], sessions.values.astype("datetime64[D]"))
+    )
     recovery = st.drawdown_recovery_days(samples, sample_times)
     trades = st.trade_statistics(realized_pnl, start_equity)
     # LEAN's daily turnover: value traded that day / portfolio value, averaged over the days.
@@ -350,7 +366,9 @@ def run_backtest(
     CLI) local paths are trusted. Bad input raises :class:`BacktestInputError`."""
     params = normalize_params(params, file_roots)
     first, last = window_rows(data, params["backtest_start"], params["backtest_end"])
-    start_date = params["backtest_start"] if params["backtest_start"] is not None else data.sessions[first]
+    start_date = (
+        params["backtest_start"] if params["backtest_start"] is not None else data.sessions[first]
+    )
     schedule = STRATEGIES[params["strategy"]](data, first, last, params)
     columns = schedule.columns
     rows = slice(first, last + 1)
@@ -378,7 +396,9 @@ def run_backtest(
         initial_cash=params["initial_cash"],
         settings=settings,
         dividends=data.dividends[rows][:, columns] if raw and data.dividends is not None else None,
-        split_ratio=data.split_factor[rows][:, columns] if raw and data.split_factor is not None else None,
+        split_ratio=data.split_factor[rows][:, columns]
+        if raw and data.split_factor is not None
+        else None,
     )
     benchmark_close = None
     benchmark = params["benchmark"]

@@ -15,11 +15,13 @@ Map files (ticker renames) are not applied: each zip is read under its file name
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from app.engine.calendar import xnys_sessions
 from app.engine.errors import BacktestInputError
 from app.engine.market import MarketData
@@ -75,7 +77,7 @@ def corporate_actions(
     dividends = np.zeros(len(sessions))
     splits = np.ones(len(sessions))
     rows = factors.to_dict("records")
-    for current, following in zip(rows, rows[1:], strict=False):
+    for current, following in itertools.pairwise(rows):
         ex_position = sessions.searchsorted(current["date"], side="right")
         if ex_position >= len(sessions):
             continue

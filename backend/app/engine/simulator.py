@@ -218,10 +218,14 @@ def simulate(
                     whole = np.trunc(new_shares)
                     cash += float(((new_shares - whole) * open_price[row, split_assets]).sum())
                     new_shares = whole
-                average_cost[split_assets] *= shares[split_assets] / np.where(new_shares == 0, 1, new_shares)
+                average_cost[split_assets] *= shares[split_assets] / np.where(
+                    new_shares == 0, 1, new_shares
+                )
                 shares[split_assets] = new_shares
             if pending is not None:
-                pending = np.trunc(pending * ratio) if not settings.fractional_shares else pending * ratio
+                pending = (
+                    np.trunc(pending * ratio) if not settings.fractional_shares else pending * ratio
+                )
         if has_dividends:
             cash += float(shares @ dividends[row])
         if pending is not None:
@@ -239,7 +243,9 @@ def simulate(
                 )
             portfolio_value = cash + float(shares @ mark[row])
             if portfolio_value < 0:
-                raise BacktestInputError(f"portfolio value turned negative on {sessions[row].date()}")
+                raise BacktestInputError(
+                    f"portfolio value turned negative on {sessions[row].date()}"
+                )
             wanted = target_quantities(weights, portfolio_value, price, settings)
             delta = wanted - shares
             if fill_next_open:

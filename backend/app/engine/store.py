@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from app.engine.calendar import xnys_sessions
 from app.engine.errors import BacktestInputError
 from app.engine.market import MarketData
@@ -41,7 +42,7 @@ def write_parquet_store(data: MarketData, directory: str | Path) -> Path:
     """Write ``data`` as a Parquet store directory (layout in the module docstring)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    n_sessions, n_symbols = data.close.shape
+    n_sessions = data.close.shape[0]
     present = ~np.isnan(data.close)
     # Column-major order gives rows sorted by symbol then session.
     row_index, col_index = np.nonzero(present.T)[::-1]

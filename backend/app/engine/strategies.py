@@ -109,7 +109,9 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> pd.DataFrame:
         raise BacktestInputError(f"{what} file {path} has unreadable dates")
     values = pd.to_numeric(frame[value_column], errors="coerce")
     if values.isna().any():
-        raise BacktestInputError(f"{what} file {path} has missing or non-numeric {value_column} values")
+        raise BacktestInputError(
+            f"{what} file {path} has missing or non-numeric {value_column} values"
+        )
     duplicated = frame.duplicated(["date", "symbol"])
     if duplicated.any():
         raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
@@ -248,7 +250,9 @@ def check_weight_sum(weights: np.ndarray, allow_leverage: bool, where: str) -> N
         )
 
 
-def target_weights_schedule(data: MarketData, first: int, last: int, params: dict) -> TargetSchedule:
+def target_weights_schedule(
+    data: MarketData, first: int, last: int, params: dict
+) -> TargetSchedule:
     """Replay ``weights_path`` (date, symbol, weight). Weights dated d are decided after d's
     close, at the first session >= d; weights dated before the window are decided at its first
     session; symbols missing from a date's rows get weight 0 that date."""
@@ -269,7 +273,9 @@ def target_weights_schedule(data: MarketData, first: int, last: int, params: dic
     frame = frame.loc[frame["date"] == latest_date]
     rows, row_position = np.unique(frame["row"].to_numpy(), return_inverse=True)
     weights = np.zeros((len(rows), len(symbols)))
-    weights[row_position, np.searchsorted(symbols, frame["symbol"].to_numpy())] = frame["weight"].to_numpy()
+    weights[row_position, np.searchsorted(symbols, frame["symbol"].to_numpy())] = frame[
+        "weight"
+    ].to_numpy()
     allow = bool(params.get("allow_leverage", False))
     for k, row in enumerate(rows):
         check_weight_sum(weights[k], allow, f"weights on {pd.Timestamp(sessions[row]).date()}")

@@ -52,9 +52,7 @@ def _period_values(sessions: pd.DatetimeIndex, periods, calm: tuple[float, ...])
     return values
 
 
-def _raw_from_adjusted(
-    close: np.ndarray, ex_rows: np.ndarray, ratios: np.ndarray
-) -> np.ndarray:
+def _raw_from_adjusted(close: np.ndarray, ex_rows: np.ndarray, ratios: np.ndarray) -> np.ndarray:
     """Backward factor per session: product of the ratios of events with ex-date after it
     (LEAN's convention: adjusted = raw * factor, factor 1 after the last event)."""
     factor = np.ones(len(close))
@@ -99,7 +97,9 @@ def generate_synthetic_market(
         [
             market + rng.standard_normal(n) * 0.01 / np.sqrt(DAYS),  # SPY
             0.015 / DAYS + 0.05 * bond_drift / DAYS + 0.012 / np.sqrt(DAYS) * bond_factor,  # SHY
-            0.015 / DAYS + 0.05 * bond_drift / DAYS + 0.013 / np.sqrt(DAYS) * bond_factor
+            0.015 / DAYS
+            + 0.05 * bond_drift / DAYS
+            + 0.013 / np.sqrt(DAYS) * bond_factor
             + rng.standard_normal(n) * 0.002 / np.sqrt(DAYS),  # VGSH
             0.01 / DAYS + 0.45 * bond_drift / DAYS + 0.06 / np.sqrt(DAYS) * bond_factor,  # IEF
             0.06 / DAYS + 0.14 / np.sqrt(DAYS) * rng.standard_normal(n),  # GLD

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from app.engine import load_market_data, run_backtest
 from engine_testkit import LEAN_FIXTURE
 
@@ -52,8 +51,13 @@ def test_spy_set_holdings_like_lean_basic_template_daily(lean):
     bought 690 ($3.45); the equity path therefore differs. The numbers below are ours,
     checked by hand against the fixture bars."""
     result = run_backtest(
-        {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "backtest_start": "2013-10-08",
-         "backtest_end": "2013-10-17", "initial_cash": 100000},
+        {
+            "strategy": "set_holdings",
+            "holdings": {"SPY": 1.0},
+            "backtest_start": "2013-10-08",
+            "backtest_end": "2013-10-17",
+            "initial_cash": 100000,
+        },
         lean,
     )
     column = lean.column("SPY")

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from app.engine import run_backtest
 from app.engine.simulator import ExecutionSettings, interactive_brokers_fees, target_quantities
-
 from engine_testkit import make_market
 
 
 def test_one_order_fills_at_next_open_with_buffer_and_minimum_fee():
     data = make_market({"A": [100.0, 102.0, 104.0]}, {"A": [99.0, 101.0, 103.0]})
     result = run_backtest(
-        {"strategy": "set_holdings", "holdings": {"A": 1.0}, "initial_cash": 10000,
-         "benchmark": ""},
+        {
+            "strategy": "set_holdings",
+            "holdings": {"A": 1.0},
+            "initial_cash": 10000,
+            "benchmark": "",
+        },
         data,
     )
     # Decided on day 0's close: floor(1.0 * 10000 * (1 - 0.0025) / 100) = floor(99.75) = 99.
@@ -70,9 +72,15 @@ def test_dividend_paid_as_cash_in_raw_mode():
         raw_open=np.array(closes)[:, None],
         dividends=dividends,
     )
-    params = {"strategy": "set_holdings", "holdings": {"A": 1.0}, "initial_cash": 1000,
-              "fill_model": "close", "fee_model": "none", "data_normalization": "raw",
-              "benchmark": ""}
+    params = {
+        "strategy": "set_holdings",
+        "holdings": {"A": 1.0},
+        "initial_cash": 1000,
+        "fill_model": "close",
+        "fee_model": "none",
+        "data_normalization": "raw",
+        "benchmark": "",
+    }
     result = run_backtest(params, data)
     # floor(1000 * 0.9975 / 100) = 9 shares bought at the raw close 100 -> cash 100.
     # Ex-date (day 2): price falls to 99 and 9 * $1 = $9 arrives as cash: 9 * 99 + 109 = 1000.
@@ -88,10 +96,18 @@ def test_split_adjusted_and_raw_agree():
     adjusted = np.array([[50.0], [52.0], [53.0], [55.0]])
     split = np.ones((4, 1))
     split[2, 0] = 2.0
-    data = make_market({"A": adjusted[:, 0].tolist()}, raw_close=raw, raw_open=raw, split_factor=split)
-    common = {"strategy": "set_holdings", "holdings": {"A": 1.0}, "initial_cash": 10000,
-              "fill_model": "close", "fee_model": "none", "fractional_shares": True,
-              "benchmark": ""}
+    data = make_market(
+        {"A": adjusted[:, 0].tolist()}, raw_close=raw, raw_open=raw, split_factor=split
+    )
+    common = {
+        "strategy": "set_holdings",
+        "holdings": {"A": 1.0},
+        "initial_cash": 10000,
+        "fill_model": "close",
+        "fee_model": "none",
+        "fractional_shares": True,
+        "benchmark": "",
+    }
     adjusted_run = run_backtest(common, data)
     raw_run = run_backtest({**common, "data_normalization": "raw"}, data)
     # Adjusted: 9975 / 50 = 199.5 shares held throughout; raw: 99.75 shares, 199.5 after the split.
@@ -119,13 +135,19 @@ def test_sells_before_buys_and_buys_scaled_to_cash():
             f"date,symbol,weight\n{data.sessions[0].date()},A,1.0\n{data.sessions[1].date()},B,1.0\n"
         )
         result = run_backtest(
-            {"strategy": "target_weights", "weights_path": str(path), "initial_cash": 1000,
-             "fee_model": "none", "benchmark": ""},
+            {
+                "strategy": "target_weights",
+                "weights_path": str(path),
+                "initial_cash": 1000,
+                "fee_model": "none",
+                "benchmark": "",
+            },
             data,
         )
     day2 = result.orders[result.orders["fill_date"] == data.sessions[2]]
     assert day2["symbol"].tolist() == ["A", "B"]  # the sell comes first
-    # Sell 99 A at 10 -> cash 997.5 + ... buy wanted floor(990*0.9975/10) = 98 B at 12 = 1176 > cash.
+    # Day 2 open: selling 99 A at 10 brings cash back to 1000; the planned B buy (sized on
+    # day 1's close of 10) costs more at the 12 open, so it shrinks to floor(1000 / 12) = 83.
     cash_before_buy = 1000 - 99 * 10 + 99 * 10
     bought = day2.iloc[1]["quantity"]
     assert bought == np.floor(cash_before_buy / 12)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from app.cli import main
 from app.engine import get_market_data, load_market_data
 from app.engine.store import write_parquet_store
@@ -49,18 +48,44 @@ def test_cli_import_csv_info_and_backtest(tmp_path, capsys):
     assert main(["data", "import-csv", str(csv), "--data-dir", str(store)]) == 0
     assert main(["data", "info", "--data-source", "parquet", "--data-dir", str(store)]) == 0
     params = tmp_path / "p.json"
-    params.write_text(json.dumps({"algorithm_parameters": {
-        "strategy": "set_holdings", "holdings": {"AAA": 1.0}, "benchmark": ""}}))
+    params.write_text(
+        json.dumps(
+            {
+                "algorithm_parameters": {
+                    "strategy": "set_holdings",
+                    "holdings": {"AAA": 1.0},
+                    "benchmark": "",
+                }
+            }
+        )
+    )
     capsys.readouterr()
-    assert main(["backtest", "--params", str(params), "--data-source", "parquet",
-                 "--data-dir", str(store), "--json"]) == 0
+    assert (
+        main(
+            [
+                "backtest",
+                "--params",
+                str(params),
+                "--data-source",
+                "parquet",
+                "--data-dir",
+                str(store),
+                "--json",
+            ]
+        )
+        == 0
+    )
     document = json.loads(capsys.readouterr().out)
     assert document["statistics"]["Total Orders"] == "1"
     assert len(document["equity"]) == 4
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"strategy": "set_holdings", "holdings": {"ZZZ": 1.0}}))
-    assert main(["backtest", "--params", str(bad), "--data-source", "parquet",
-                 "--data-dir", str(store)]) == 2
+    assert (
+        main(
+            ["backtest", "--params", str(bad), "--data-source", "parquet", "--data-dir", str(store)]
+        )
+        == 2
+    )
     assert "symbols not in the data: ZZZ" in capsys.readouterr().err
 
 
@@ -72,12 +97,16 @@ def test_csv_import_errors(tmp_path):
     with pytest.raises(BacktestInputError, match="missing columns: open, high, low, volume"):
         load_market_data("csv", bad)
     weekend = tmp_path / "weekend.csv"
-    weekend.write_text("date,symbol,open,high,low,close,volume\n2021-01-02,AAA,1,1,1,1,1\n2021-01-04,AAA,1,1,1,1,1\n")
+    weekend.write_text(
+        "date,symbol,open,high,low,close,volume\n2021-01-02,AAA,1,1,1,1,1\n2021-01-04,AAA,1,1,1,1,1\n"
+    )
     with pytest.raises(BacktestInputError, match="not an XNYS session"):
         load_market_data("csv", weekend)
 
 
 def test_cli_synth(tmp_path):
-    assert main(["data", "synth", "--data-dir", str(tmp_path), "--stocks", "12", "--seed", "1"]) == 0
+    assert (
+        main(["data", "synth", "--data-dir", str(tmp_path), "--stocks", "12", "--seed", "1"]) == 0
+    )
     data = load_market_data("parquet", tmp_path)
     assert len(data.symbols) == 18

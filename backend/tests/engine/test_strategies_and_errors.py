@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from app.engine import BacktestInputError, run_backtest
 from app.engine.market import MarketData
 from app.engine.strategies import STRATEGIES
@@ -32,8 +31,12 @@ def perturbed_after(data: MarketData, last_day: pd.Timestamp, seed: int) -> Mark
         values[later] *= rng.uniform(0.5, 1.5, values[later].shape)
         arrays[name] = values
     return MarketData(
-        sessions=data.sessions, symbols=data.symbols, volume=data.volume,
-        dividends=data.dividends, split_factor=data.split_factor, provenance=data.provenance,
+        sessions=data.sessions,
+        symbols=data.symbols,
+        volume=data.volume,
+        dividends=data.dividends,
+        split_factor=data.split_factor,
+        provenance=data.provenance,
         **arrays,
     )
 
@@ -46,7 +49,9 @@ def test_no_look_ahead(small_synth, small_scores_path, tmp_path, fill_model):
     changed = perturbed_after(small_synth, cut, seed=1)
     scores = pd.read_csv(small_scores_path)
     late = pd.to_datetime(scores["date"]) > cut
-    scores.loc[late, "score"] = np.random.default_rng(2).permutation(scores.loc[late, "score"].to_numpy())
+    scores.loc[late, "score"] = np.random.default_rng(2).permutation(
+        scores.loc[late, "score"].to_numpy()
+    )
     changed_scores = tmp_path / "scores.csv"
     scores.to_csv(changed_scores, index=False)
     other = run_backtest({**params, "score_csv_path": str(changed_scores)}, changed)
@@ -71,8 +76,13 @@ def test_no_look_ahead(small_synth, small_scores_path, tmp_path, fill_model):
 
 
 def test_ml_weights_respect_caps(small_synth, small_scores_path):
-    params = {**ML, "score_csv_path": str(small_scores_path), "max_weight": 0.05,
-              "max_exposure": 0.6, "vol_target": 0.5}
+    params = {
+        **ML,
+        "score_csv_path": str(small_scores_path),
+        "max_weight": 0.05,
+        "max_exposure": 0.6,
+        "vol_target": 0.5,
+    }
     from app.engine.backtest import normalize_params, window_rows
 
     p = normalize_params(params)
@@ -100,39 +110,78 @@ def expect_error(params, data, match, **kwargs):
 def test_input_errors(small_synth, small_scores_path, tmp_path):
     scores = str(small_scores_path)
     expect_error({"strategy": "nope"}, small_synth, "unknown strategy 'nope'")
-    expect_error({**ML, "score_csv_path": scores, "colour": 1}, small_synth, "unknown parameter.*colour")
-    expect_error({"strategy": "set_holdings", "holdings": {"FOO": 0.5, "BAR": 0.5}}, small_synth,
-                 "symbols not in the data: FOO, BAR")
-    expect_error({**ML, "score_csv_path": scores, "risk_off_symbols": "ZZZ"}, small_synth,
-                 "symbols not in the data: ZZZ")
+    expect_error(
+        {**ML, "score_csv_path": scores, "colour": 1}, small_synth, "unknown parameter.*colour"
+    )
+    expect_error(
+        {"strategy": "set_holdings", "holdings": {"FOO": 0.5, "BAR": 0.5}},
+        small_synth,
+        "symbols not in the data: FOO, BAR",
+    )
+    expect_error(
+        {**ML, "score_csv_path": scores, "risk_off_symbols": "ZZZ"},
+        small_synth,
+        "symbols not in the data: ZZZ",
+    )
     expect_error({**ML, "score_csv_path": str(tmp_path / "missing.csv")}, small_synth, "not found")
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("day,ticker,value\n2020-01-02,S0001,1\n")
-    expect_error({**ML, "score_csv_path": str(wrong)}, small_synth, "lacks columns: date, symbol, score")
+    expect_error(
+        {**ML, "score_csv_path": str(wrong)}, small_synth, "lacks columns: date, symbol, score"
+    )
     early = tmp_path / "early.csv"
     early.write_text("date,symbol,score\n2030-01-02,S0001,1\n")
     expect_error({**ML, "score_csv_path": str(early)}, small_synth, "no rows in the window")
-    expect_error({**ML, "score_csv_path": scores, "backtest_start": "2021-01-01",
-                  "backtest_end": "2020-01-01"}, small_synth, "is after backtest_end")
-    expect_error({**ML, "score_csv_path": scores, "backtest_start": "2010-01-01"}, small_synth,
-                 "outside the data")
-    expect_error({**ML, "score_csv_path": scores, "backtest_end": "2030-01-01"}, small_synth,
-                 "outside the data")
-    expect_error({"strategy": "set_holdings", "holdings": {"SPY": 0.7, "TLT": 0.6}}, small_synth,
-                 "sum to 1.3 > 1")
-    expect_error({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "initial_cash": -5},
-                 small_synth, "initial_cash must be > 0")
-    expect_error({**ML, "score_csv_path": scores, "top_n": 2.5}, small_synth, "top_n must be a whole")
+    expect_error(
+        {
+            **ML,
+            "score_csv_path": scores,
+            "backtest_start": "2021-01-01",
+            "backtest_end": "2020-01-01",
+        },
+        small_synth,
+        "is after backtest_end",
+    )
+    expect_error(
+        {**ML, "score_csv_path": scores, "backtest_start": "2010-01-01"},
+        small_synth,
+        "outside the data",
+    )
+    expect_error(
+        {**ML, "score_csv_path": scores, "backtest_end": "2030-01-01"},
+        small_synth,
+        "outside the data",
+    )
+    expect_error(
+        {"strategy": "set_holdings", "holdings": {"SPY": 0.7, "TLT": 0.6}},
+        small_synth,
+        "sum to 1.3 > 1",
+    )
+    expect_error(
+        {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "initial_cash": -5},
+        small_synth,
+        "initial_cash must be > 0",
+    )
+    expect_error(
+        {**ML, "score_csv_path": scores, "top_n": 2.5}, small_synth, "top_n must be a whole"
+    )
     expect_error({**ML, "score_csv_path": scores, "rebalance": "hourly"}, small_synth, "rebalance")
-    expect_error({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "fill_model": "vwap"},
-                 small_synth, "fill_model must be one of")
-    expect_error({"strategy": "ml_score_vol_target"}, small_synth, "needs the parameter score_csv_path")
+    expect_error(
+        {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "fill_model": "vwap"},
+        small_synth,
+        "fill_model must be one of",
+    )
+    expect_error(
+        {"strategy": "ml_score_vol_target"}, small_synth, "needs the parameter score_csv_path"
+    )
 
 
 def test_weights_file_errors_and_leverage(tmp_path):
     data = make_market({"A": [10.0, 11.0, 12.0], "B": [5.0, 5.0, 5.0]})
     path = tmp_path / "w.csv"
-    path.write_text(f"date,symbol,weight\n{data.sessions[0].date()},A,0.8\n{data.sessions[0].date()},B,0.4\n")
+    path.write_text(
+        f"date,symbol,weight\n{data.sessions[0].date()},A,0.8\n{data.sessions[0].date()},B,0.4\n"
+    )
     params = {"strategy": "target_weights", "weights_path": str(path), "benchmark": ""}
     expect_error(params, data, "sum to 1.2 > 1")
     result = run_backtest({**params, "allow_leverage": True, "fee_model": "none"}, data)
@@ -141,18 +190,31 @@ def test_weights_file_errors_and_leverage(tmp_path):
 
 def test_nan_price_for_traded_symbol():
     data = make_market({"A": [10.0, np.nan, 12.0]}, {"A": [10.0, np.nan, 12.0]})
-    expect_error({"strategy": "set_holdings", "holdings": {"A": 1.0}, "benchmark": ""}, data,
-                 "no valid fill price for A on 2021-01-05")
+    expect_error(
+        {"strategy": "set_holdings", "holdings": {"A": 1.0}, "benchmark": ""},
+        data,
+        "no valid fill price for A on 2021-01-05",
+    )
     zero = make_market({"A": [0.0, 10.0, 12.0]})
-    expect_error({"strategy": "set_holdings", "holdings": {"A": 1.0}, "benchmark": ""}, zero,
-                 "non-positive price for A on 2021-01-04")
+    expect_error(
+        {"strategy": "set_holdings", "holdings": {"A": 1.0}, "benchmark": ""},
+        zero,
+        "non-positive price for A on 2021-01-04",
+    )
 
 
 def test_file_roots_confine_paths(small_synth, small_scores_path, tmp_path):
     params = {**ML, "score_csv_path": str(small_scores_path)}
     expect_error(params, small_synth, "outside the allowed file roots", file_roots=[tmp_path])
-    expect_error({**ML, "score_csv_path": "../../etc/passwd"}, small_synth,
-                 "outside the allowed file roots", file_roots=[tmp_path])
-    inside = run_backtest({**ML, "score_csv_path": small_scores_path.name}, small_synth,
-                          file_roots=[small_scores_path.parent])
+    expect_error(
+        {**ML, "score_csv_path": "../../etc/passwd"},
+        small_synth,
+        "outside the allowed file roots",
+        file_roots=[tmp_path],
+    )
+    inside = run_backtest(
+        {**ML, "score_csv_path": small_scores_path.name},
+        small_synth,
+        file_roots=[small_scores_path.parent],
+    )
     assert inside.metrics["total_orders"] > 0
