@@ -19,7 +19,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import DomainError
 from app.middleware import BearerTokenAuth, BodySizeLimit
 from app.migrate import upgrade
-from app.routers import backtests, health, ml, optimizations, projects
+from app.routers import backtests, health, ml, optimizations, projects, ui
 from app.workers.local import make_worker
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         backtests.router,
         ml.router,
         optimizations.router,
+        ui.router,
     ):
         app.include_router(router)
+    app.mount("/static", ui.static_files(), name="static")
     _install_error_handlers(app)
 
     # Outermost first: limit the body before anything reads it, then check the token.

@@ -49,3 +49,9 @@ def get_backtest(run_id: PathId, session: SessionDep):
 @router.post("/{run_id}/cancel", response_model=BacktestOut)
 def cancel_backtest(run_id: PathId, session: SessionDep):
     return service.cancel_run(session, run_id)
+
+
+@router.get("/{run_id}/equity")
+def backtest_equity(run_id: PathId, session: SessionDep):
+    """Daily equity and drawdown (positive fraction) of a completed run."""
+    return {"items": service.equity_curve(session, run_id)}

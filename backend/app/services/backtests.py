@@ -183,3 +183,33 @@ def requeue_interrupted_runs(session: Session) -> int:
         .values(status=RunStatus.queued, worker=None, started_at=None)
     )
     return result.rowcount
+
+
+def equity_curve(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A completed run's daily equity (account value, dollars) from its ``equity.csv``
+    artifact, each point with its drawdown: the fall from the running peak as a positive
+    fraction (:func:`app.engine.statistics.drawdown_series`, the same formula as the run's
+    ``max_drawdown``)."""
+    import csv
+    from pathlib import Path
+
+    import numpy as np
+
+    from app.engine.statistics import drawdown_series
+    from app.errors import NotFound
+
+    run = get_run(session, run_id)
+    if run.status != RunStatus.completed:
+        raise NotFound(f"backtest run {run_id} is {run.status.value}; it has no equity curve yet")
+    path = Path(run.artifact_dir) / "equity.csv" if run.artifact_dir else None
+    if path is None or not path.is_file():
+        raise NotFound(f"backtest run {run_id} has no equity curve artifact")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [(row["date"][:10], float(row["equity"])) for row in csv.DictReader(handle)]
+    if not rows:
+        return []
+    drawdowns = drawdown_series(np.array([equity for _, equity in rows]))
+    return [
+        {"date": date, "equity": equity, "drawdown": float(drawdown)}
+        for (date, equity), drawdown in zip(rows, drawdowns, strict=True)
+    ]
