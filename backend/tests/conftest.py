@@ -117,9 +117,8 @@ def market_settings(settings: Settings, small_market_dir: Path) -> Settings:
 
 @pytest.fixture
 def market_client(engine: Engine, market_settings: Settings):
-    from fastapi.testclient import TestClient
-
     from app.main import create_app
+    from fastapi.testclient import TestClient
 
     with TestClient(create_app(market_settings)) as test_client:
         yield test_client
@@ -150,14 +149,20 @@ def seeded(engine: Engine, small_market_dir: Path) -> dict[str, int]:
     with session_scope(factory) as session:
         projects.create_project(session, name="Project 18", project_id=18)
         job = train_jobs.create_train_job(
-            session, project_id=18, params={"source": "import"}, job_id=120,
+            session,
+            project_id=18,
+            params={"source": "import"},
+            job_id=120,
             status=__import__("app.models", fromlist=["RunStatus"]).RunStatus.completed,
         )
         job.scores_path = str(small_market_dir / "scores.csv")
         job.metrics = {"ic_mean": 0.01}
         algorithm = dict(BASELINE_ALGORITHM, score_csv_path=job.scores_path)
         backtests.create_run(
-            session, project_id=18, algorithm_parameters=algorithm,
-            pipeline_train_job_id=120, run_id=615,
+            session,
+            project_id=18,
+            algorithm_parameters=algorithm,
+            pipeline_train_job_id=120,
+            run_id=615,
         )
     return {"project_id": 18, "train_job_id": 120, "baseline_run_id": 615}

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, status
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
 
-from app.deps import SessionDep, WorkerDep
+from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile, status
+
+from app.deps import SessionDep, SettingsDep, WorkerDep
 from app.routers.common import Limit, Offset, OptionalId, PathId
-from app.schemas.common import Page
+from app.schemas.common import Id, Page
 from app.schemas.ml import TrainJobCreate, TrainJobOut
 from app.services import train_jobs as service
 
@@ -15,6 +20,7 @@ router = APIRouter(prefix="/api/ml/train-jobs", tags=["ml"])
 def create_train_job(
     body: TrainJobCreate, session: SessionDep, worker: WorkerDep, background: BackgroundTasks
 ):
+    service.validate_train_params(body.params)
     job = service.create_train_job(session, project_id=body.project_id, params=body.params)
     # Background tasks run after the session dependency has committed.
     background.add_task(worker.wake)
@@ -34,3 +40,24 @@ def list_train_jobs(
 @router.get("/{job_id}", response_model=TrainJobOut)
 def get_train_job(job_id: PathId, session: SessionDep):
     return service.get_train_job(session, job_id)
+
+
+@router.post("/import", status_code=status.HTTP_201_CREATED, response_model=TrainJobOut)
+def import_scores(
+    project_id: Annotated[Id, Form()],
+    file: Annotated[UploadFile, File(description="CSV with columns date,symbol,score")],
+    session: SessionDep,
+    settings: SettingsDep,
+):
+    """Register a scores file produced elsewhere as a completed train job."""
+    with tempfile.TemporaryDirectory() as tmp:
+        upload = Path(tmp) / "upload.csv"
+        with upload.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
+        return service.import_scores(
+            session,
+            settings,
+            project_id=project_id,
+            source_path=upload,
+            original_name=file.filename or "upload.csv",
+        )

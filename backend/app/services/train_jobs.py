@@ -3,12 +3,17 @@ scores files produced elsewhere."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.config import Settings
+from app.errors import InvalidRequest
 from app.models import RunStatus, TrainJob
 from app.models.common import utcnow
 from app.services.common import advance_id_sequence, get_or_404, json_safe, paginate
@@ -114,3 +119,61 @@ def requeue_interrupted_train_jobs(session: Session) -> int:
         .values(status=RunStatus.queued, started_at=None)
     )
     return result.rowcount
+
+
+def validate_train_params(params: dict[str, Any]) -> None:
+    """Refuse parameters the trainer would refuse, before anything is stored."""
+    from app.ml.training import TrainInputError, TrainParams
+
+    try:
+        TrainParams.from_mapping({k: v for k, v in params.items() if k not in {"source"}})
+    except TrainInputError as exc:
+        raise InvalidRequest(str(exc), ("params",)) from exc
+
+
+def import_scores(
+    session: Session,
+    settings: Settings,
+    *,
+    project_id: int,
+    source_path: Path,
+    original_name: str,
+    job_id: int | None = None,
+) -> TrainJob:
+    """Register a scores file produced elsewhere as a completed train job.
+
+    The file is validated against the market data first (columns, types, duplicates,
+    unknown symbols, dates outside the data); on any problem nothing is stored. The
+    normalised copy is written atomically under the artifacts directory, and removed again
+    if the database insert fails, so nothing half-imported stays behind."""
+    from app.ml.scores_import import ScoresValidationError, import_scores_file
+    from app.services.optimizations import load_market
+
+    get_project(session, project_id)
+    market = load_market(settings)
+    staging = settings.artifacts_dir / "train_jobs" / f"import-{uuid.uuid4().hex}"
+    try:
+        written = import_scores_file(source_path, staging, market)
+    except ScoresValidationError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InvalidRequest(str(exc), ("file",)) from exc
+    try:
+        job = create_train_job(
+            session,
+            project_id=project_id,
+            params={"source": "import", "original_name": original_name},
+            job_id=job_id,
+            status=RunStatus.completed,
+        )
+        final_dir = settings.artifacts_dir / "train_jobs" / str(job.id)
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        staging.rename(final_dir)
+        job.scores_path = str(final_dir / written.name)
+        job.artifact_dir = str(final_dir)
+        job.started_at = job.finished_at = utcnow()
+        session.flush()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return job

@@ -144,10 +144,12 @@ def test_failing_backtest_marks_its_trial_failed_and_the_sweep_completes(
     with engine.begin() as conn:  # a baseline parameter the engine refuses
         conn.execute(
             text("UPDATE backtest_runs SET params = :p WHERE id = 615"),
-            {"p": '{"pipeline_train_job_id": 120, "algorithm_parameters": '
-                  '{"strategy": "ml_score_vol_target", "max_exposure": 0.7, "vol_target": 0.05,'
-                  ' "max_weight": 0.035, "backtest_start": "2020-01-02",'
-                  ' "backtest_end": "2021-12-31", "bogus_knob": 1}}'},
+            {
+                "p": '{"pipeline_train_job_id": 120, "algorithm_parameters": '
+                '{"strategy": "ml_score_vol_target", "max_exposure": 0.7, "vol_target": 0.05,'
+                ' "max_weight": 0.035, "backtest_start": "2020-01-02",'
+                ' "backtest_end": "2021-12-31", "bogus_knob": 1}}'
+            },
         )
     body = dict(SEED_BODY, search={"grid": {"max_exposure": [0.5]}})
     sweep = market_client.post("/api/optimizations", json=body).json()
@@ -187,17 +189,34 @@ def test_failing_backtest_marks_its_trial_failed_and_the_sweep_completes(
         ({"search": {"grid": {"max_exposure": []}}}, 422, "max_exposure"),
         ({"search": {"grid": {"max_exposure": [1.5]}}}, 422, "max_exposure"),
         ({"search": {"grid": {"max_exposure": [0.1234567]}}}, 422, "max_exposure"),
-        ({"search": {"perturbation": {"steps": {"max_exposure": 0.05}, "count": 3}}}, 422,
-         "only 2 perturbation points"),
-        ({"search": {"perturbation": {"steps": {"max_exposure": -0.05}, "count": 1}}}, 422,
-         "positive"),
-        ({"search": {"grid": {"max_exposure": [round(0.01 * i, 2) for i in range(1, 100)],
-                              "vol_target": [round(0.001 * i, 3) for i in range(1, 30)]}}},
-         422, "exceed the maximum"),
+        (
+            {"search": {"perturbation": {"steps": {"max_exposure": 0.05}, "count": 3}}},
+            422,
+            "only 2 perturbation points",
+        ),
+        (
+            {"search": {"perturbation": {"steps": {"max_exposure": -0.05}, "count": 1}}},
+            422,
+            "positive",
+        ),
+        (
+            {
+                "search": {
+                    "grid": {
+                        "max_exposure": [round(0.01 * i, 2) for i in range(1, 100)],
+                        "vol_target": [round(0.001 * i, 3) for i in range(1, 30)],
+                    }
+                }
+            },
+            422,
+            "exceed the maximum",
+        ),
         ({"unknown_field": 1}, 422, "unknown_field"),
     ],
 )
-def test_invalid_requests_are_refused_and_store_nothing(market_client, seeded, change, status, needle):
+def test_invalid_requests_are_refused_and_store_nothing(
+    market_client, seeded, change, status, needle
+):
     body = {**SEED_BODY, **change}
     body = {key: value for key, value in body.items() if value is not None}
     if change.get("train_job_id", 0) is None:
@@ -220,8 +239,12 @@ def test_train_job_not_completed_is_409(market_client, seeded, engine):
 
 
 def test_unknown_optimization_ids(market_client):
-    for path in ("/api/optimizations/77", "/api/optimizations/77/trials",
-                 "/api/optimizations/77/top", "/api/optimizations/77/report"):
+    for path in (
+        "/api/optimizations/77",
+        "/api/optimizations/77/trials",
+        "/api/optimizations/77/top",
+        "/api/optimizations/77/report",
+    ):
         assert market_client.get(path).status_code == 404
     assert market_client.post("/api/optimizations/77/cancel").status_code == 404
     assert market_client.get("/api/optimizations/0").status_code == 422

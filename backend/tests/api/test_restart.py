@@ -12,9 +12,8 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import text
-
 from api.test_optimizations import SEED_BODY
+from sqlalchemy import text
 
 
 def free_port() -> int:
@@ -99,7 +98,9 @@ def test_sigkill_mid_sweep_then_restart_loses_and_duplicates_nothing(
             text("SELECT count(*), count(DISTINCT run_id) FROM optimization_trials")
         ).one()
         runs = conn.execute(text("SELECT count(*) FROM backtest_runs WHERE id <> 615")).scalar_one()
-        statuses = set(conn.execute(text("SELECT status FROM backtest_runs WHERE id <> 615")).scalars())
+        statuses = set(
+            conn.execute(text("SELECT status FROM backtest_runs WHERE id <> 615")).scalars()
+        )
     assert tuple(trials) == (30, 30)
     assert runs == 30
     assert statuses == {"completed"}

@@ -5,9 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from app.services.backtest_opt_train120 import DEFAULT_BASE, GRID_AXES, PERTURBATION_STEPS
 from app.services.search_space import (
     PerturbationSpec,
@@ -16,6 +13,8 @@ from app.services.search_space import (
     build_perturbations,
     point_key,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 D = Decimal
 
@@ -73,8 +72,9 @@ axis_names = st.sampled_from(["max_exposure", "vol_target", "max_weight", "top_n
 @settings(max_examples=150, deadline=None)
 @given(
     axes=st.dictionaries(axis_names, st.lists(decimals, min_size=1, max_size=4), min_size=1),
-    steps=st.lists(st.decimals(min_value=D("0.001"), max_value=D("1"), places=3), min_size=4,
-                   max_size=4),
+    steps=st.lists(
+        st.decimals(min_value=D("0.001"), max_value=D("1"), places=3), min_size=4, max_size=4
+    ),
     radius=st.integers(min_value=1, max_value=2),
     count=st.integers(min_value=0, max_value=30),
     data=st.data(),
