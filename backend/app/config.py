@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_token_means_open(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        # Paths are stored in the database and handed to worker processes: make them
+        # absolute once, against the directory the service was started in.
+        for name in ("data_dir", "artifacts_dir", "reports_dir"):
+            setattr(self, name, getattr(self, name).resolve())
+        self.file_roots = [root.resolve() for root in self.file_roots]
+        return self
 
     def allowed_file_roots(self) -> list[Path]:
         """Directories that file paths given through the HTTP API must lie under."""

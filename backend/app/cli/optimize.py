@@ -1,10 +1,216 @@
-"""`stocklean optimize` (placeholder until its issue lands)."""
+"""`stocklean optimize`: the API's optimization from the terminal, run in-process with the
+local worker pool; a progress bar, the Top N as a table and the report's path."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.cli.common import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("optimize", help="(not built yet)")
-    parser.set_defaults(handler=lambda args: print("stocklean optimize: not built yet") or 1)
+    parser = subparsers.add_parser(
+        "optimize",
+        help="run a parameter sweep from a baseline run and a train job",
+        description="Build the sweep exactly as POST /api/optimizations does, run it with the "
+        "local workers, print the Top N and write the report. Options override --body.",
+    )
+    parser.add_argument("--baseline-run", type=int, help="baseline backtest run id (e.g. 615)")
+    parser.add_argument(
+        "--train-job", type=int, help="train job id whose scores to bind (e.g. 120)"
+    )
+    parser.add_argument("--body", type=Path, help="a JSON file with a full request body")
+    parser.add_argument("--start", help="backtest_start, yyyy-mm-dd")
+    parser.add_argument("--end", help="backtest_end, yyyy-mm-dd")
+    parser.add_argument("--risk-off", help='risk_off_symbols override, e.g. "VGSH,IEF,GLD,TLT"')
+    parser.add_argument("--max-dd", type=float, help="constraint max_drawdown <= X (default 0.15)")
+    parser.add_argument("--max-inflight", type=int, help="runs queued or running at once (8)")
+    parser.add_argument("--top-n", type=int, help="how many to rank (3)")
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the backtest requests, run nothing"
+    )
+    parser.add_argument("--json", action="store_true", help="print the Top N as JSON")
+    parser.set_defaults(handler=optimize)
+
+
+def request_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if args.body:
+        try:
+            body = json.loads(args.body.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"cannot read --body {args.body}: {exc}") from exc
+        if not isinstance(body, dict):
+            raise CommandError(f"--body {args.body} must hold a JSON object")
+    options = {
+        "baseline_run_id": args.baseline_run,
+        "train_job_id": args.train_job,
+        "backtest_start": args.start,
+        "backtest_end": args.end,
+        "max_inflight": args.max_inflight,
+        "top_n": args.top_n,
+    }
+    body.update({key: value for key, value in options.items() if value is not None})
+    if args.risk_off:
+        body["overrides"] = {**body.get("overrides", {}), "risk_off_symbols": args.risk_off}
+    if args.max_dd is not None:
+        body["constraints"] = [{"metric": "max_drawdown", "op": "<=", "value": args.max_dd}]
+    return body
+
+
+def parse_body(body: dict[str, Any]):
+    from app.schemas.optimizations import OptimizationCreate
+
+    try:
+        return OptimizationCreate.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise CommandError(f"invalid optimization request: {problems}") from None
+
+
+def optimize(args: argparse.Namespace) -> int:
+    from app.cli.runtime import local_runtime
+
+    body = parse_body(request_body(args))
+    with local_runtime() as runtime:
+        if args.dry_run:
+            return dry_run(runtime, body)
+        sweep_id = start_sweep(runtime, body)
+        return finish_sweep(runtime, sweep_id, lang=args.lang, as_json=args.json)
+
+
+def dry_run(runtime, body) -> int:
+    from app.errors import DomainError
+    from app.services import optimizations as service
+
+    with runtime.session() as session:
+        try:
+            plan = service.plan_optimization(session, body, runtime.settings)
+        except DomainError as exc:
+            raise CommandError(_detail_text(exc.detail)) from exc
+    for trial in plan.trials:
+        print(
+            json.dumps(
+                {
+                    "trial_index": trial.trial_index,
+                    "source": trial.source,
+                    "request": trial.request,
+                },
+                sort_keys=True,
+            )
+        )
+    print(f"{len(plan.trials)} backtest requests (dry run: nothing stored)", file=sys.stderr)
+    return 0
+
+
+def start_sweep(runtime, body) -> int:
+    from app.errors import DomainError
+    from app.services import optimizations as service
+
+    with runtime.session() as session:
+        try:
+            sweep, _ = service.create_optimization(session, body, runtime.settings)
+        except DomainError as exc:
+            raise CommandError(_detail_text(exc.detail)) from exc
+        sweep_id = sweep.id
+        total = sweep.trials_total
+    print(f"optimization {sweep_id}: {total} trials, at most {body.max_inflight} in flight")
+    runtime.worker.wake()
+    return sweep_id
+
+
+def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = False) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.models import Optimization
+    from app.services import optimizations as service
+    from app.services import reports
+
+    console = Console(stderr=as_json)
+    with Progress(
+        TextColumn("[bold]sweep {task.fields[sweep]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        with runtime.session() as session:
+            total = session.get(Optimization, sweep_id).trials_total
+        task = progress.add_task("sweep", total=total, sweep=sweep_id, detail="")
+
+        def tick(session) -> None:
+            counts = service.status_counts(session, sweep_id)
+            done = counts["completed"] + counts["failed"] + counts["canceled"]
+            detail = f"running {counts['running']}  failed {counts['failed']}"
+            progress.update(task, completed=done, detail=detail)
+
+        def finished(session) -> bool:
+            return session.get(Optimization, sweep_id).status.is_final
+
+        runtime.wait(finished, tick)
+    with runtime.session() as session:
+        sweep = session.get(Optimization, sweep_id)
+        top = service.top_trials(session, sweep, int(sweep.spec.get("top_n") or 3))
+        written = reports.ensure_report(session, sweep, runtime.settings, lang=lang)
+        synthetic = bool((sweep.spec.get("data_provenance") or {}).get("synthetic"))
+    if as_json:
+        print(
+            json.dumps(
+                {"optimization_id": sweep_id, **top, "report": str(written.markdown_path)}, indent=2
+            )
+        )
+    else:
+        print_top(console, top, synthetic)
+        console.print(f"report: {written.markdown_path}")
+        console.print(f"chart:  {written.chart_path}")
+    return 0
+
+
+def print_top(console, top: dict[str, Any], synthetic: bool) -> None:
+    from rich.table import Table
+
+    title = "Top {} by {}".format(len(top["items"]), (top["objective"] or {}).get("metric", "cagr"))
+    if synthetic:
+        title += " (SYNTHETIC demo data)"
+    table = Table(title=title)
+    for column in ("rank", "run_id", "CAGR", "MaxDD", "Sharpe", "feasible", "params"):
+        table.add_column(column)
+    for item in top["items"]:
+        table.add_row(
+            str(item["rank"]),
+            str(item["run_id"]),
+            _pct(item["cagr"]),
+            _pct(item["max_drawdown"]),
+            "n/a" if item["sharpe"] is None else f"{item['sharpe']:.3f}",
+            "yes" if item["feasible"] else "NO",
+            ", ".join(f"{k}={v:g}" for k, v in item["params"].items()),
+        )
+    console.print(table)
+    if not top["constraint_met"]:
+        console.print("[bold red]no trial meets the constraints; shown: the least violating[/]")
+    for failed in top["failed"]:
+        console.print(f"failed run {failed['run_id']}: {failed['error']}")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _detail_text(detail: Any) -> str:
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'][1:])}: {error['msg']}" for error in detail
+        )
+    return str(detail)
