@@ -312,3 +312,16 @@ def test_rerun_into_the_same_directory_replaces_models(planted_panel, tmp_path):
     output = train_walk_forward(planted_panel, fast_params(model="ridge"), tmp_path)
     saved = sorted(p.name for p in output.models_dir.glob("model_*"))
     assert saved == [f"model_{k:03d}.json" for k in range(len(output.windows))]
+
+
+def test_train_output_passes_scores_validation(lightgbm_run, planted_panel):
+    from app.ml.scores_import import validate_scores_file
+
+    frame = validate_scores_file(lightgbm_run.scores_path, planted_panel)
+    pd.testing.assert_frame_equal(frame, lightgbm_run.scores, check_dtype=False)
+
+
+def test_params_round_trip_through_json():
+    params = fast_params(score_start="2019-06-03", universe=["A", "B", "C", "D", "E"])
+    again = TrainParams.from_mapping(json.loads(params.model_dump_json()))
+    assert again == params
