@@ -1,5 +1,7 @@
 // StockLean web UI: a hash-routed single page over the JSON API (DESIGN §4.1, §4.2).
-import { esc, heatmap, legend, lineChart, PALETTE, scatterChart } from './charts.js';
+import {
+  colorScaleLegend, esc, heatmap, legend, lineChart, PALETTE, scatterChart,
+} from './charts.js';
 
 const TOKEN_KEY = 'stocklean.apiToken';
 const ACTIVE = new Set(['queued', 'running']);
@@ -89,6 +91,19 @@ function errorBox(err) {
 
 const PARAM_NAMES = ['max_exposure', 'vol_target', 'max_weight'];
 
+// Charts are drawn at their box's pixel width so that their text keeps its size on any screen.
+function chartSize(element) {
+  const width = Math.max(300, Math.round(element?.clientWidth || 640));
+  return { width, height: Math.round(Math.min(340, Math.max(230, width * 0.55))) };
+}
+
+let redrawCharts = null; // the current page's chart drawing, run again on resize
+let resizeTimer = null;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => redrawCharts?.(), 120);
+});
+
 // ---------------------------------------------------------------- routing
 
 let pageTimer = null;
@@ -101,6 +116,7 @@ function stopPolling() {
 
 function route() {
   stopPolling();
+  redrawCharts = null;
   pageToken += 1;
   const hash = location.hash || '#/optimizations';
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -371,7 +387,7 @@ function topTable(top) {
     </tbody></table></div>`;
 }
 
-function scatterFor(trials, top, limit) {
+function scatterFor(trials, top, limit, size) {
   const topRank = new Map((top?.items ?? []).map((it) => [it.run_id, it.rank]));
   const points = trials.filter((t) => t.cagr != null && t.max_drawdown != null).map((t) => {
     const rank = topRank.get(t.run_id);
@@ -379,12 +395,14 @@ function scatterFor(trials, top, limit) {
       x: t.max_drawdown,
       y: t.cagr,
       r: rank ? 7 : 5,
+      shape: t.source === 'perturbation' ? 'diamond' : 'circle',
       className: `${t.feasible ? 'feasible' : 'infeasible'}${rank ? ' top' : ''} ${t.source}`,
       label: rank ? `#${rank}` : '',
       title: `trial ${t.trial_index} (${t.source}) · CAGR ${pct(t.cagr)} · MaxDD ${pct(t.max_drawdown)} · ${PARAM_NAMES.map((n) => `${n}=${param(t.params[n])}`).join(' ')}`,
     };
   });
   return scatterChart(points, {
+    ...size,
     title: 'CAGR versus max drawdown',
     limitX: limit,
     limitLabel: limit != null ? `MaxDD ≤ ${pct(limit, 1)}` : '',
@@ -429,7 +447,8 @@ function heatmapsFor(trials, spec, limit) {
       };
     },
   })).join('')}</div>
-  <p class="muted small">Colour: CAGR (red below zero, green above). * = breaks the drawdown limit${limit != null ? ` (${pct(limit, 1)})` : ''}. Perturbation trials are not in the grid and are left out.</p>`;
+  <p class="muted small">Colour: CAGR ${cagrs.length ? colorScaleLegend(lo, hi, (v) => pct(v, 1)) : ''}
+    · * = breaks the drawdown limit${limit != null ? ` (${pct(limit, 1)})` : ''} · perturbation trials are not on the grid and are left out.</p>`;
 }
 
 const equityCache = new Map();
@@ -447,10 +466,10 @@ async function equityOf(runId) {
   return equityCache.get(runId);
 }
 
-async function equityComparison(sweep, top) {
+async function equitySeries(sweep, top) {
   const runs = (top?.items ?? []).map((it, i) => ({ runId: it.run_id, name: `#${it.rank} run ${it.run_id} (CAGR ${pct(it.cagr, 1)})`, color: PALETTE[i % PALETTE.length] }));
-  if (!runs.length) return `<p class="muted">Equity curves appear when trials complete.</p>`;
-  runs.push({ runId: sweep.baseline_run_id, name: `baseline run ${sweep.baseline_run_id}`, color: '#6b7280', dashed: true, baseline: true });
+  if (!runs.length) return { series: [], notes: [] };
+  runs.push({ runId: sweep.baseline_run_id, name: `baseline run ${sweep.baseline_run_id}`, color: '#6b7280', dashed: true });
   const results = await Promise.all(runs.map((r) => equityOf(r.runId)));
   const series = [];
   const notes = [];
@@ -459,7 +478,12 @@ async function equityComparison(sweep, top) {
     if (res.points) series.push({ ...r, points: res.points.map((p) => ({ date: p.date, value: p.equity })) });
     else notes.push(`${r.name}: ${res.error.message}`);
   });
-  return `${lineChart(series, { title: 'equity of the Top runs and the baseline', yFormat: (v) => `$${Math.round(v / 1000)}k`, yLabel: 'equity' })}
+  return { series, notes };
+}
+
+function equityChart({ series, notes }, size) {
+  if (!series.length && !notes.length) return `<p class="muted">Equity curves appear when trials complete.</p>`;
+  return `${lineChart(series, { ...size, title: 'equity of the Top runs and the baseline', yFormat: (v) => `$${Math.round(v / 1000)}k`, yLabel: 'equity' })}
     ${legend(series)}
     ${notes.length ? `<p class="muted small">${notes.map(esc).join('<br>')}</p>` : ''}`;
 }
@@ -471,7 +495,7 @@ function sweepSummary(sweep) {
     <div><dt>Baseline run</dt><dd><a href="#/backtests/${sweep.baseline_run_id}">${sweep.baseline_run_id}</a></dd></div>
     <div><dt>Train job</dt><dd>${sweep.train_job_id}</dd></div>
     <div><dt>Project</dt><dd>${sweep.project_id}</dd></div>
-    <div><dt>Window</dt><dd>${esc(spec.backtest_start ?? '?')} → ${esc(spec.backtest_end ?? '?')}</dd></div>
+    <div><dt>Window</dt><dd class="nowrap">${esc(spec.backtest_start ?? '?')} → ${esc(spec.backtest_end ?? '?')}</dd></div>
     <div><dt>Risk-off</dt><dd>${esc(spec.overrides?.risk_off_symbols ?? '(baseline’s)')}</dd></div>
     <div><dt>Objective</dt><dd>${esc(objective.direction)} ${esc(objective.metric)}</dd></div>
     <div><dt>Constraint</dt><dd>${(spec.constraints ?? []).map((c) => `${esc(c.metric)} ${esc(c.op)} ${esc(c.value)}`).join(', ') || 'none'}</dd></div>
@@ -489,7 +513,9 @@ async function optimizationPage(id) {
   const token = pageToken;
   setTitle(`Optimization ${id}`);
   app.innerHTML = `<p class="muted">Loading optimization ${id}…</p>`;
-  const state = { sort: { key: 'trial_index', dir: 'asc' }, trials: [], top: null, sweep: null, equityKey: null };
+  const state = {
+    sort: { key: 'trial_index', dir: 'asc' }, trials: [], top: null, sweep: null, equityKey: null, equity: null,
+  };
   let sweep;
   try {
     sweep = await api(`/api/optimizations/${id}`);
@@ -508,15 +534,16 @@ async function optimizationPage(id) {
       <div id="sweep-error"></div>
       ${sweepSummary(sweep)}
     </section>
+    <section class="card"><h2>Top 3</h2><div id="top"></div></section>
     <div class="two-col">
-      <section class="card"><h2>Top 3</h2><div id="top"></div></section>
       <section class="card"><h2>CAGR vs max drawdown</h2><div id="scatter" class="chart-box"></div>
-        <p class="muted small"><span class="dot-key feasible"></span> feasible <span class="dot-key infeasible"></span> breaks the limit; shaded: allowed drawdown</p></section>
-    </div>
-    <div class="two-col">
-      <section class="card"><h2>Grid: CAGR by max_exposure × vol_target</h2><div id="heatmap" class="chart-box"></div></section>
+        <p class="muted small key"><span><span class="dot-key feasible"></span> feasible</span>
+          <span><span class="dot-key infeasible"></span> breaks the limit</span>
+          <span><span class="dot-key"></span> grid</span><span><span class="dot-key diamond"></span> perturbation</span>
+          <span>shaded: allowed drawdown</span></p></section>
       <section class="card"><h2>Equity: Top 3 vs baseline</h2><div id="equity" class="chart-box"></div></section>
     </div>
+    <section class="card"><h2>Grid: CAGR by max_exposure × vol_target</h2><div id="heatmap" class="chart-box"></div></section>
     <section class="card"><h2>Trials <span class="muted small" id="trials-count"></span></h2>
       <p class="muted small">Click a column header to sort. Feasible trials are marked ✓.</p>
       <div class="table-wrap" id="trials"></div></section>`;
@@ -556,9 +583,20 @@ async function optimizationPage(id) {
     document.getElementById('sweep-progress').innerHTML = `
       <div class="progress-row">${progressBar(s.progress, 'sweep progress')}
         <span class="progress-count" id="progress-count">${done} / ${s.trials_total} done</span></div>
-      <p class="counts">${countsLine(s.counts)}${s.best ? ` · best so far: <strong>${pct(s.best.cagr)}</strong> CAGR (run <a href="#/backtests/${s.best.run_id}">${s.best.run_id}</a>)` : ''}</p>`;
+      <p class="counts">${countsLine(s.counts)}${s.best ? `<span class="best">· best so far: <strong>${pct(s.best.cagr)}</strong> CAGR (run <a href="#/backtests/${s.best.run_id}">${s.best.run_id}</a>)</span>` : ''}</p>`;
     if (s.error) document.getElementById('sweep-error').innerHTML = errorBox(new Error(s.error));
   };
+
+  const drawCharts = () => {
+    if (token !== pageToken || !state.sweep) return;
+    const limit = drawdownLimit(state.sweep.spec);
+    const scatterBox = document.getElementById('scatter');
+    scatterBox.innerHTML = scatterFor(state.trials, state.top, limit, chartSize(scatterBox));
+    document.getElementById('heatmap').innerHTML = heatmapsFor(state.trials, state.sweep.spec, limit);
+    const equityBox = document.getElementById('equity');
+    if (state.equity) equityBox.innerHTML = equityChart(state.equity, chartSize(equityBox));
+  };
+  redrawCharts = drawCharts;
 
   const refresh = async () => {
     const [s, trials, top] = await Promise.all([
@@ -571,17 +609,18 @@ async function optimizationPage(id) {
     state.trials = trials.items;
     state.top = top;
     renderHead(s);
-    const limit = drawdownLimit(s.spec);
     document.getElementById('top').innerHTML = topTable(top);
-    document.getElementById('scatter').innerHTML = scatterFor(state.trials, top, limit);
-    document.getElementById('heatmap').innerHTML = heatmapsFor(state.trials, s.spec, limit);
+    drawCharts();
     document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort);
     document.getElementById('trials-count').textContent = `(${trials.total})`;
     const equityKey = `${top.items.map((it) => it.run_id).join(',')}:${s.status}`;
     if (equityKey !== state.equityKey) {
       state.equityKey = equityKey;
-      const html = await equityComparison(s, top);
-      if (token === pageToken && state.equityKey === equityKey) document.getElementById('equity').innerHTML = html;
+      const equity = await equitySeries(s, top);
+      if (token === pageToken && state.equityKey === equityKey) {
+        state.equity = equity;
+        drawCharts();
+      }
     }
     return ACTIVE.has(s.status);
   };
@@ -624,7 +663,7 @@ async function backtestPage(id) {
           <div><dt>Project</dt><dd>${run.project_id}</dd></div>
           <div><dt>Train job</dt><dd>${run.params?.pipeline_train_job_id ?? '–'}</dd></div>
           <div><dt>Strategy</dt><dd>${esc(algo.strategy ?? '–')}</dd></div>
-          <div><dt>Window</dt><dd>${esc(algo.backtest_start ?? '?')} → ${esc(algo.backtest_end ?? '?')}</dd></div>
+          <div><dt>Window</dt><dd class="nowrap">${esc(algo.backtest_start ?? '?')} → ${esc(algo.backtest_end ?? '?')}</dd></div>
           <div><dt>Created</dt><dd>${esc(when(run.created_at))}</dd></div>
           <div><dt>Finished</dt><dd>${esc(when(run.finished_at))}</dd></div>
         </dl>
@@ -650,14 +689,21 @@ async function backtestPage(id) {
       try {
         const { items } = await api(`/api/backtests/${id}/equity`);
         if (token !== pageToken) return false;
-        document.getElementById('bt-equity').innerHTML = lineChart(
+        const draw = () => {
+        const equityBox = document.getElementById('bt-equity');
+        const drawdownBox = document.getElementById('bt-drawdown');
+        if (!equityBox || !drawdownBox) return;
+        equityBox.innerHTML = lineChart(
           [{ name: `run ${id}`, points: items.map((p) => ({ date: p.date, value: p.equity })), area: false }],
-          { title: `equity of run ${id}`, yFormat: (v) => `$${Math.round(v / 1000)}k`, yLabel: 'equity' },
+          { ...chartSize(equityBox), title: `equity of run ${id}`, yFormat: (v) => `$${Math.round(v / 1000)}k`, yLabel: 'equity' },
         ) + `<p class="muted small">${money(items[0]?.equity)} → ${money(items[items.length - 1]?.equity)}</p>`;
-        document.getElementById('bt-drawdown').innerHTML = lineChart(
+        drawdownBox.innerHTML = lineChart(
           [{ name: 'drawdown', color: '#dc2626', points: items.map((p) => ({ date: p.date, value: p.drawdown })), area: true }],
-          { title: `drawdown of run ${id}`, yFormat: (v) => pct(v, 0), invert: true, zeroBased: true, yLabel: 'drawdown' },
+          { ...chartSize(drawdownBox), title: `drawdown of run ${id}`, yFormat: (v) => pct(v, 0), invert: true, zeroBased: true, yLabel: 'drawdown' },
         ) + `<p class="muted small">Maximum: ${pct(Math.max(...items.map((p) => p.drawdown)))}</p>`;
+        };
+        draw();
+        redrawCharts = draw;
       } catch (err) {
         document.getElementById('bt-equity').innerHTML = errorBox(err);
         document.getElementById('bt-drawdown').innerHTML = '';

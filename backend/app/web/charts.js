@@ -158,28 +158,49 @@ export function scatterChart(points, opts = {}) {
   if (opts.limitX != null) {
     const lx = x(opts.limitX);
     body += `<line class="limit" x1="${lx}" x2="${lx}" y1="${M.top}" y2="${height - M.bottom}"/>
-      <text class="limit-label" x="${lx - 4}" y="${M.top + 12}" text-anchor="end">${esc(opts.limitLabel ?? '')}</text>`;
+      <text class="limit-label" x="${lx - 5}" y="${height - M.bottom - 6}" text-anchor="end">${esc(opts.limitLabel ?? '')}</text>`;
   }
-  for (const p of points) {
-    body += `<circle class="dot ${p.className ?? ''}" cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="${p.r ?? 5}"><title>${esc(p.title ?? '')}</title></circle>`;
+  // Labelled points drawn last (on top); labels of points at the same spot merged ("#1, #2").
+  const ordered = [...points].sort((a, b) => Boolean(a.label) - Boolean(b.label));
+  const labels = new Map();
+  for (const p of ordered) {
+    const cx = x(p.x);
+    const cy = y(p.y);
+    const r = p.r ?? 5;
+    const title = `<title>${esc(p.title ?? '')}</title>`;
+    body += p.shape === 'diamond'
+      ? `<rect class="dot ${p.className ?? ''}" x="${(cx - r).toFixed(1)}" y="${(cy - r).toFixed(1)}" width="${2 * r}" height="${2 * r}" transform="rotate(45 ${cx.toFixed(1)} ${cy.toFixed(1)})">${title}</rect>`
+      : `<circle class="dot ${p.className ?? ''}" cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${r}">${title}</circle>`;
     if (p.label) {
-      body += `<text class="dot-label" x="${(x(p.x) + 8).toFixed(1)}" y="${(y(p.y) - 8).toFixed(1)}">${esc(p.label)}</text>`;
+      const spot = `${Math.round(cx / 4)}:${Math.round(cy / 4)}`;
+      const entry = labels.get(spot) ?? { cx, cy, texts: [] };
+      entry.texts.push(p.label);
+      labels.set(spot, entry);
     }
+  }
+  for (const { cx, cy, texts } of labels.values()) {
+    const anchor = cx > width - M.right - 60 ? 'end' : 'start';
+    const dx = anchor === 'end' ? -9 : 9;
+    body += `<text class="dot-label" x="${(cx + dx).toFixed(1)}" y="${(cy - 9).toFixed(1)}" text-anchor="${anchor}">${esc(texts.sort().join(', '))}</text>`;
   }
   body += axisLabels(opts.xLabel ?? '', opts.yLabel ?? '', width, height);
   return frame(opts.title ?? 'scatter chart', body, { width, height });
 }
 
-// Diverging color for v in [lo, hi]: red below zero, green above, pale around zero.
-export function divergingColor(v, lo, hi) {
+// Sequential red-yellow-green colour for v in [lo, hi] (lowest red, highest green): light
+// enough everywhere for dark text.
+const STOPS = [[248, 105, 107], [255, 235, 132], [99, 190, 123]];
+export function scaleColor(v, lo, hi) {
   if (v == null || !Number.isFinite(v)) return '#e5e7eb';
-  const bound = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
-  const t = Math.max(-1, Math.min(1, v / bound));
-  const mix = (a, b, f) => Math.round(a + (b - a) * f);
-  const white = [247, 247, 247];
-  const end = t >= 0 ? [22, 128, 61] : [185, 28, 28];
-  const f = Math.abs(t);
-  return `rgb(${mix(white[0], end[0], f)},${mix(white[1], end[1], f)},${mix(white[2], end[2], f)})`;
+  const t = hi > lo ? Math.max(0, Math.min(1, (v - lo) / (hi - lo))) : 1;
+  const [a, b, f] = t < 0.5 ? [STOPS[0], STOPS[1], t * 2] : [STOPS[1], STOPS[2], (t - 0.5) * 2];
+  const mix = (i) => Math.round(a[i] + (b[i] - a[i]) * f);
+  return `rgb(${mix(0)},${mix(1)},${mix(2)})`;
+}
+
+export function colorScaleLegend(lo, hi, fmt) {
+  return `<span class="scale-legend"><span>${esc(fmt(lo))}</span><span class="scale-bar"
+    style="background:linear-gradient(90deg,${scaleColor(lo, lo, hi)},${scaleColor((lo + hi) / 2, lo, hi)},${scaleColor(hi, lo, hi)})"></span><span>${esc(fmt(hi))}</span></span>`;
 }
 
 /**
@@ -197,7 +218,7 @@ export function heatmap({ rows, cols, cell, rowLabel, colLabel, title, lo, hi, f
     body += `<text class="tick" x="${left - 6}" y="${top + i * ch + ch / 2}" text-anchor="end" dominant-baseline="middle">${esc(fmtRow(r))}</text>`;
     cols.forEach((c, j) => {
       const info = cell(r, c) ?? {};
-      const fill = divergingColor(info.value, lo, hi);
+      const fill = scaleColor(info.value, lo, hi);
       body += `<g class="cell${info.marked ? ' marked' : ''}">
         <rect x="${left + j * cw}" y="${top + i * ch}" width="${cw - 2}" height="${ch - 2}" rx="3" fill="${fill}"><title>${esc(info.title ?? '')}</title></rect>
         <text class="cell-text" x="${left + j * cw + cw / 2 - 1}" y="${top + i * ch + ch / 2}" text-anchor="middle" dominant-baseline="middle">${esc(info.text ?? '–')}</text></g>`;

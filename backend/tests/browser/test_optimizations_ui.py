@@ -67,7 +67,9 @@ def test_start_a_sweep_from_the_form_and_read_its_results(page, screenshots_dir:
     expect(page.locator("#sweep-status .badge")).to_have_text("completed")
 
     expect(page.locator("#top-table tbody tr")).to_have_count(3)
-    expect(page.locator("#scatter svg circle.dot")).to_have_count(30)
+    expect(page.locator("#scatter svg .dot")).to_have_count(30)
+    expect(page.locator("#scatter svg rect.dot.perturbation")).to_have_count(12)
+    expect(page.locator("#scatter svg .dot-label")).to_contain_text(["#1"])
     expect(page.locator("#scatter svg line.limit")).to_have_count(1)
     expect(page.locator("#scatter")).to_contain_text("MaxDD ≤ 15.0 %")
     expect(page.locator("#heatmap svg")).to_have_count(2)  # one panel per max_weight
@@ -97,6 +99,8 @@ def test_start_a_sweep_from_the_form_and_read_its_results(page, screenshots_dir:
     page.screenshot(path=screenshots_dir / "optimization-sweep.png", full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
+    # Charts are redrawn at their new box width (their text keeps its size).
+    page.wait_for_function("document.querySelector('#scatter svg').viewBox.baseVal.width < 400")
     page.evaluate("window.scrollTo(0, 0)")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a narrow window"
