@@ -256,10 +256,10 @@ def plan_walk_forward(data: MarketData, params: TrainParams) -> WalkForwardPlan:
     earliest_score_start = max(train_start, lookback) + params.min_train_sessions - 1 + horizon + 1
     if earliest_score_start >= len(sessions):
         raise TrainInputError(
-            f"not enough history: {span}, but scoring needs {lookback} sessions for the "
-            f"features, {params.min_train_sessions} training sessions (min_train_sessions) "
-            f"and a {horizon + 1}-session purge gap after train_start "
-            f"({sessions[train_start].date()})"
+            f"not enough history: {span}, but scoring needs {lookback} sessions of data "
+            f"for the features, then {params.min_train_sessions} training sessions from "
+            f"train_start {sessions[train_start].date()} (min_train_sessions), then a "
+            f"{horizon + 1}-session purge gap ({horizon}-session label + 1)"
         )
     if params.score_start is None:
         score_start = earliest_score_start
@@ -268,10 +268,11 @@ def plan_walk_forward(data: MarketData, params: TrainParams) -> WalkForwardPlan:
         if score_start < earliest_score_start:
             raise TrainInputError(
                 f"score_start {params.score_start} leaves too little training history: "
-                f"features need {lookback} sessions, training needs "
-                f"{params.min_train_sessions} sessions (min_train_sessions) and the purge gap "
-                f"{horizon + 1}; the earliest score_start with train_start "
-                f"{sessions[train_start].date()} is {sessions[earliest_score_start].date()}"
+                f"features need {lookback} sessions of data, training needs "
+                f"{params.min_train_sessions} sessions (min_train_sessions), then a "
+                f"{horizon + 1}-session purge gap ({horizon}-session label + 1); the earliest "
+                f"score_start with train_start {sessions[train_start].date()} is "
+                f"{sessions[earliest_score_start].date()}"
             )
     score_end = len(sessions) - 1
     if params.score_end is not None:
