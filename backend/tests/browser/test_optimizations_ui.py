@@ -131,9 +131,7 @@ def test_bad_input_shows_the_api_error_and_cancel_works(page):
     sent_headers: list[dict[str, str]] = []
     page.on(
         "request",
-        lambda request: sent_headers.append(request.headers)
-        if request.method == "POST"
-        else None,
+        lambda request: sent_headers.append(request.headers) if request.method == "POST" else None,
     )
     page.goto("/#/optimizations/new")
     page.fill("#api-token", "s3cret")
