@@ -1,0 +1,245 @@
+"""Benchmark: the seed's 30-trial sweep end to end through a real server, and a 1,000-trial
+sweep. Prints numbers; asserts nothing.
+
+    python backend/benchmarks/bench_optimization.py [--repeats 3] [--big-trials 1000]
+
+Setup (not timed): the 500-stock SYNTHETIC demo market in a temporary directory, momentum
+proxy scores (``app.engine.synth.momentum_scores``, so the timing does not depend on a
+training run) imported as train job 120 through the API, baseline run 615. Then a real
+``stocklean serve`` (process workers, SQLite) is started and for each sweep we time
+POST -> status completed -> GET top?n=3, while a second thread polls the sweep's status
+and records each GET's latency. Server memory is the summed RSS of the server's process
+group (server + worker processes), sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "backend"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def group_rss_bytes(pgid: int) -> int:
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:  # fields after ")" start at state; pgrp is the 3rd
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class Sampler(threading.Thread):
+    """Polls a URL and the server's memory until stopped."""
+
+    def __init__(self, client: httpx.Client, url: str, pgid: int) -> None:
+        super().__init__(daemon=True)
+        self.client, self.url, self.pgid = client, url, pgid
+        self.latencies: list[float] = []
+        self.peak_rss = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            self.client.get(self.url)
+            self.latencies.append(time.perf_counter() - started)
+            self.peak_rss = max(self.peak_rss, group_rss_bytes(self.pgid))
+            time.sleep(0.05)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def run_sweep(client: httpx.Client, base: str, body: dict, pgid: int) -> dict:
+    started = time.perf_counter()
+    response = client.post(f"{base}/api/optimizations", json=body)
+    response.raise_for_status()
+    sweep_id = response.json()["id"]
+    sampler = Sampler(httpx.Client(timeout=30), f"{base}/api/optimizations/{sweep_id}", pgid)
+    sampler.start()
+    while client.get(f"{base}/api/optimizations/{sweep_id}").json()["status"] != "completed":
+        time.sleep(0.05)
+    top = client.get(f"{base}/api/optimizations/{sweep_id}/top", params={"n": 3}).json()
+    wall = time.perf_counter() - started
+    sampler.stop.set()
+    sampler.join()
+    latencies = sorted(sampler.latencies)
+    return {
+        "wall": wall,
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
+        "median_get_ms": statistics.median(latencies) * 1000,
+        "peak_rss_mb": sampler.peak_rss / 2**20,
+        "top": top,
+        "trials": response.json()["trials_total"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--big-trials", type=int, default=1000, help="0 to skip")
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+
+    from app.engine.store import write_parquet_store
+    from app.engine.synth import generate_synthetic_market, momentum_scores
+
+    workdir = Path(tempfile.mkdtemp(prefix="stocklean-bench-"))
+    data_dir = workdir / "data"
+    market = generate_synthetic_market(seed=7, n_stocks=500)
+    write_parquet_store(market, data_dir)
+    scores = workdir / "scores.csv"
+    momentum_scores(market).to_csv(scores, index=False)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "STOCKLEAN_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "STOCKLEAN_DATA_DIR": str(data_dir),
+        "STOCKLEAN_ARTIFACTS_DIR": str(workdir / "artifacts"),
+        "STOCKLEAN_REPORTS_DIR": str(workdir / "reports"),
+        "STOCKLEAN_WORKER_MODE": "process",
+        "STOCKLEAN_WORKER_CONCURRENCY": str(args.concurrency),
+        "STOCKLEAN_MAX_TRIALS": str(max(2000, args.big_trials)),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    client = httpx.Client(timeout=60)
+    try:
+        for _ in range(300):
+            try:
+                if client.get(f"{base}/api/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        project = client.post(f"{base}/api/projects", json={"name": "bench"}).json()["id"]
+        with scores.open("rb") as handle:
+            job = client.post(
+                f"{base}/api/ml/train-jobs/import",
+                data={"project_id": str(project)},
+                files={"file": ("scores.csv", handle, "text/csv")},
+            ).json()
+        baseline = {
+            "strategy": "ml_score_vol_target",
+            "score_csv_path": job["scores_path"],
+            "backtest_start": "2020-01-01",
+            "backtest_end": "2026-01-13",
+            "top_n": 20,
+            "max_exposure": 0.70,
+            "vol_target": 0.050,
+            "max_weight": 0.035,
+            "risk_off_symbols": "SHY,IEF,GLD,TLT",
+        }
+        run = client.post(
+            f"{base}/api/backtests",
+            json={"project_id": project, "params": {"algorithm_parameters": baseline}},
+        ).json()
+        while client.get(f"{base}/api/backtests/{run['id']}").json()["status"] == "queued":
+            time.sleep(0.05)
+        seed_body = {
+            "baseline_run_id": run["id"],
+            "train_job_id": job["id"],
+            "backtest_start": "2020-01-01",
+            "backtest_end": "2026-01-13",
+            "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
+            "max_inflight": 8,
+        }
+        seed_runs = [run_sweep(client, base, seed_body, server.pid) for _ in range(args.repeats)]
+        big = None
+        if args.big_trials:
+            side = round(args.big_trials ** (1 / 3))
+            grid = {
+                "max_exposure": [round(0.40 + 0.05 * i, 2) for i in range(side)],
+                "vol_target": [round(0.030 + 0.004 * i, 3) for i in range(side)],
+                "max_weight": [round(0.020 + 0.003 * i, 3) for i in range(side)],
+            }
+            big_body = dict(seed_body, search={"grid": grid}, max_inflight=64)
+            big = run_sweep(client, base, big_body, server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+    walls = [r["wall"] for r in seed_runs]
+    print(f"machine: {machine()}; worker concurrency {args.concurrency}")
+    print("data: SYNTHETIC demo market, 500 stocks + 6 ETFs, momentum proxy scores")
+    print()
+    print("| measurement | median | runs | target |")
+    print("|---|---|---|---|")
+    print(
+        f"| seed sweep, 30 trials, POST -> completed -> top 3 | {statistics.median(walls):.2f} s "
+        f"| {', '.join(f'{w:.2f}' for w in walls)} | <= 10 s |"
+    )
+    p95s = [r["p95_ms"] for r in seed_runs]
+    print(
+        f"| status GET p95 during the seed sweep | {statistics.median(p95s):.1f} ms "
+        f"| {', '.join(f'{p:.1f}' for p in p95s)} | < 50 ms |"
+    )
+    peaks = [r["peak_rss_mb"] for r in seed_runs]
+    print(
+        f"| server memory (RSS of server + workers), peak | {max(peaks):.0f} MB "
+        f"| {', '.join(f'{p:.0f}' for p in peaks)} | <= 1 GB |"
+    )
+    if big:
+        print(
+            f"| {big['trials']}-trial sweep, POST -> completed -> top 3 | {big['wall']:.1f} s "
+            f"| 1 | <= 180 s |"
+        )
+        print(f"| status GET p95 during the big sweep | {big['p95_ms']:.1f} ms | 1 | < 50 ms |")
+        print(
+            f"| server memory during the big sweep, peak | {big['peak_rss_mb']:.0f} MB | 1 | "
+            "<= 1 GB |"
+        )
+    top = seed_runs[-1]["top"]
+    print()
+    print(f"seed sweep Top 3 (constraint met: {top['constraint_met']}):")
+    for item in top["items"]:
+        print(
+            f"  #{item['rank']} run {item['run_id']}: CAGR {item['cagr']:.4f} "
+            f"MaxDD {item['max_drawdown']:.4f} {item['params']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
