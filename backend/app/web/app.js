@@ -277,7 +277,7 @@ function newOptimizationPage() {
       markFields(null);
       preview.hidden = false;
       const counts = data.items.reduce((acc, t) => ({ ...acc, [t.source]: (acc[t.source] ?? 0) + 1 }), {});
-      const names = [...new Set(data.items.flatMap((t) => Object.keys(t.params)))];
+      const names = ordered(new Set(data.items.flatMap((t) => Object.keys(t.params))), PARAM_NAMES);
       preview.innerHTML = `<h2>Preview: <span id="preview-count">${data.trials_total}</span> trials</h2>
         <p class="muted">${Object.entries(counts).map(([k, v]) => `${v} ${esc(k)}`).join(' + ')}.
           Nothing is stored until you start the optimization.</p>
@@ -635,6 +635,26 @@ async function optimizationPage(id) {
 
 // ---------------------------------------------------------------- backtest page
 
+// LEAN's own order of its statistics (PostgreSQL's JSONB does not keep key order).
+const LEAN_STATISTICS_ORDER = [
+  'Total Orders', 'Average Win', 'Average Loss', 'Compounding Annual Return', 'Drawdown',
+  'Expectancy', 'Start Equity', 'End Equity', 'Net Profit', 'Sharpe Ratio', 'Sortino Ratio',
+  'Probabilistic Sharpe Ratio', 'Loss Rate', 'Win Rate', 'Profit-Loss Ratio', 'Alpha', 'Beta',
+  'Annual Standard Deviation', 'Annual Variance', 'Information Ratio', 'Tracking Error',
+  'Treynor Ratio', 'Total Fees', 'Estimated Strategy Capacity', 'Lowest Capacity Asset',
+  'Portfolio Turnover', 'Drawdown Recovery',
+];
+const PARAMETER_ORDER = [
+  'strategy', 'backtest_start', 'backtest_end', 'initial_cash', 'rebalance', 'top_n', 'max_weight',
+  'max_exposure', 'vol_target', 'vol_lookback', 'risk_off_symbols', 'risk_off_mode', 'score_csv_path',
+];
+
+// Keys in the preferred order first, the others after them alphabetically.
+function ordered(keys, preferred) {
+  const rank = (k) => (preferred.includes(k) ? preferred.indexOf(k) : preferred.length);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
 const HEADLINE_STATS = ['Compounding Annual Return', 'Drawdown', 'Sharpe Ratio', 'Net Profit', 'Total Orders', 'Total Fees'];
 
 async function backtestPage(id) {
@@ -653,7 +673,7 @@ async function backtestPage(id) {
     const metrics = run.metrics ?? {};
     const stats = metrics.statistics ?? {};
     const algo = run.params?.algorithm_parameters ?? {};
-    const statKeys = Object.keys(stats);
+    const statKeys = ordered(Object.keys(stats), LEAN_STATISTICS_ORDER);
     app.innerHTML = `
       <div class="page-head"><h1>Backtest run ${run.id} ${statusBadge(run.status)}
         ${syntheticBadge(metrics.synthetic ? { synthetic: true } : null)}</h1>
@@ -682,7 +702,7 @@ async function backtestPage(id) {
           </tbody></table></div>` : '<p class="muted">No statistics yet.</p>'}</section>
         <section class="card"><h2>Parameters</h2>
           <div class="table-wrap"><table class="data kv" id="params-table"><tbody>
-            ${Object.entries(algo).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td class="mono">${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`).join('')}
+            ${ordered(Object.keys(algo), PARAMETER_ORDER).map((k) => [k, algo[k]]).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td class="mono">${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`).join('')}
           </tbody></table></div></section>
       </div>`;
     if (run.status === 'completed') {

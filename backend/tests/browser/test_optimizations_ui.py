@@ -121,6 +121,8 @@ def test_start_a_sweep_from_the_form_and_read_its_results(page, screenshots_dir:
     statistics = page.locator("#statistics-table")
     expect(statistics).to_contain_text("Compounding Annual Return")
     expect(statistics).to_contain_text("Drawdown")
+    # LEAN's order, whatever order the database kept the keys in.
+    expect(statistics.locator("tr").first).to_contain_text("Total Orders")
     expect(page.locator("#params-table")).to_contain_text("VGSH,IEF,GLD,TLT")
     expect(page.locator("#bt-equity svg polyline")).to_have_count(1)
     expect(page.locator("#bt-drawdown svg polyline")).to_have_count(1)
