@@ -13,6 +13,7 @@ market generation.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -26,6 +27,11 @@ from app.ml.training import TrainParams, train_walk_forward
 
 def peak_rss_megabytes() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -59,14 +65,18 @@ def main() -> int:
         lightgbm={"num_threads": args.threads},
     )
     with tempfile.TemporaryDirectory() as out_dir:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         output = train_walk_forward(data, params, Path(out_dir))
         wall = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu_started
         scores_mb = output.scores_path.stat().st_size / 1e6
 
     metrics = output.metrics
     print(f"model: {args.model}, threads: {args.threads}, feature set: {params.feature_set}")
     print(f"wall time: {wall:.1f} s (model fitting {metrics['train_seconds']:.1f} s)")
+    # Wall time depends on what else runs on the machine; CPU time and load say how much.
+    load_1min = os.getloadavg()[0]
+    print(f"cpu time: {cpu:.1f} s on {os.cpu_count()} cores, 1-min load average {load_1min:.1f}")
     print(f"peak memory (max RSS): {peak_rss_megabytes():.0f} MB")
     print(
         f"models: {metrics['n_models']}, scored days: {metrics['n_scored_days']}, "
