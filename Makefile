@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres serve lint format bench clean
+.PHONY: install demo test test-postgres serve lint format bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	for script in backend/benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# The screenshots in docs/screenshots/: the demo in a scratch directory, then each page of the
+# web UI captured from it by headless Chromium (backend/tests/browser/test_screenshots.py).
+SCREENSHOT_DEMO ?= var/screenshot-demo
+screenshots: $(STAMP)
+	rm -rf $(SCREENSHOT_DEMO) && mkdir -p $(SCREENSHOT_DEMO)
+	cd $(SCREENSHOT_DEMO) && $(abspath $(BIN))/stocklean demo
+	STOCKLEAN_DEMO_DIR=$(SCREENSHOT_DEMO) $(BIN)/python -m pytest backend/tests/browser/test_screenshots.py -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

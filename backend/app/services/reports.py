@@ -325,23 +325,17 @@ def _write_chart(context: dict[str, Any], path: Path) -> None:
                 fontsize=8,
                 color="#555",
             )
+    # Trials with the same result share one marker and one label ("#2, #3 run 618, 619").
+    marked: dict[tuple[float, float], list[dict]] = {}
     for item in top["items"]:
-        if item["cagr"] is None or item["max_drawdown"] is None:
-            continue
-        scatter.scatter(
-            item["max_drawdown"] * 100,
-            item["cagr"] * 100,
-            s=160,
-            facecolors="none",
-            edgecolors="black",
-            linewidths=1.5,
-        )
+        if item["cagr"] is not None and item["max_drawdown"] is not None:
+            marked.setdefault((item["max_drawdown"] * 100, item["cagr"] * 100), []).append(item)
+    for (x, y), items in marked.items():
+        scatter.scatter(x, y, s=160, facecolors="none", edgecolors="black", linewidths=1.5)
+        ranks = ", ".join(f"#{item['rank']}" for item in items)
+        runs = ", ".join(str(item["run_id"]) for item in items)
         scatter.annotate(
-            f"#{item['rank']} run {item['run_id']}",
-            (item["max_drawdown"] * 100, item["cagr"] * 100),
-            xytext=(7, 5),
-            textcoords="offset points",
-            fontsize=8,
+            f"{ranks} run {runs}", (x, y), xytext=(7, 5), textcoords="offset points", fontsize=8
         )
     scatter.set_xlabel("max drawdown (%)")
     scatter.set_ylabel("CAGR (%)")

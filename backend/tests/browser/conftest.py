@@ -109,6 +109,8 @@ def page(browser, live_server):
 
 
 @pytest.fixture(scope="session")
-def screenshots_dir() -> Path:
-    SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS_DIR
+def screenshots_dir(tmp_path_factory) -> Path:
+    """Where the interactive tests save their screenshots: a temporary directory, so a test
+    run leaves the work tree clean. The committed ones under docs/screenshots/ are made from
+    the demo data by ``make screenshots`` (test_screenshots.py)."""
+    return tmp_path_factory.mktemp("screenshots")

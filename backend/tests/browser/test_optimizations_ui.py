@@ -1,6 +1,6 @@
 """The optimizations pages of the web UI in a real (headless) Chromium against a live server:
 start the seed's sweep from the form, watch it finish, read its results, see API errors in
-words. Writes the screenshots under docs/screenshots/."""
+words."""
 
 from __future__ import annotations
 
