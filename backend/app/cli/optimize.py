@@ -85,7 +85,7 @@ def optimize(args: argparse.Namespace) -> int:
     with local_runtime() as runtime:
         if args.dry_run:
             return dry_run(runtime, body)
-        sweep_id = start_sweep(runtime, body)
+        sweep_id = start_sweep(runtime, body, as_json=args.json)
         return finish_sweep(runtime, sweep_id, lang=args.lang, as_json=args.json)
 
 
@@ -113,7 +113,7 @@ def dry_run(runtime, body) -> int:
     return 0
 
 
-def start_sweep(runtime, body) -> int:
+def start_sweep(runtime, body, *, as_json: bool = False) -> int:
     from app.errors import DomainError
     from app.services import optimizations as service
 
@@ -124,7 +124,10 @@ def start_sweep(runtime, body) -> int:
             raise CommandError(_detail_text(exc.detail)) from exc
         sweep_id = sweep.id
         total = sweep.trials_total
-    print(f"optimization {sweep_id}: {total} trials, at most {body.max_inflight} in flight")
+    print(
+        f"optimization {sweep_id}: {total} trials, at most {body.max_inflight} in flight",
+        file=sys.stderr if as_json else sys.stdout,
+    )
     runtime.worker.wake()
     return sweep_id
 

@@ -66,6 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_data_options(importer)
     importer.add_argument(
+        "--project",
+        type=int,
+        help="register the file in the database as a completed train job of this project "
+        "(copied under <artifacts_dir>/train_jobs/<id>; --out and --no-data-check don't apply)",
+    )
+    importer.add_argument("--job-id", type=int, help="with --project: the train job's id")
+    importer.add_argument(
         "--no-data-check",
         action="store_true",
         help="skip checking symbols and dates against the market data",
@@ -159,6 +166,8 @@ def _number(value: float | None) -> str:
 def import_scores(args: argparse.Namespace) -> int:
     from app.ml import ScoresValidationError, import_scores_file
 
+    if args.project is not None:
+        return register_scores(args)
     data = None if args.no_data_check else _load_data(args)
     out_dir = args.out or _default_out("imported-scores")
     try:
@@ -168,4 +177,37 @@ def import_scores(args: argparse.Namespace) -> int:
             f"{args.file} is not a valid scores file:\n  " + "\n  ".join(exc.errors)
         ) from None
     print(f"imported {args.file} -> {path}")
+    return 0
+
+
+def register_scores(args: argparse.Namespace) -> int:
+    """``train import FILE --project P``: the same registration as POST
+    /api/ml/train-jobs/import, so the file can drive backtests and optimizations."""
+    from app.config import get_settings
+    from app.db import make_engine, make_session_factory, session_scope
+    from app.errors import DomainError
+    from app.migrate import upgrade
+    from app.services.train_jobs import import_scores as register
+
+    if not args.file.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            job = register(
+                session,
+                settings,
+                project_id=args.project,
+                source_path=args.file,
+                original_name=args.file.name,
+                job_id=args.job_id,
+            )
+            job_id, scores_path = job.id, job.scores_path
+    except DomainError as exc:
+        raise CommandError(str(exc.detail if isinstance(exc.detail, str) else exc)) from None
+    finally:
+        engine.dispose()
+    print(f"train job {job_id} (project {args.project}): {scores_path}")
     return 0

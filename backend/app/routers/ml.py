@@ -18,9 +18,13 @@ router = APIRouter(prefix="/api/ml/train-jobs", tags=["ml"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TrainJobOut)
 def create_train_job(
-    body: TrainJobCreate, session: SessionDep, worker: WorkerDep, background: BackgroundTasks
+    body: TrainJobCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    worker: WorkerDep,
+    background: BackgroundTasks,
 ):
-    service.validate_train_params(body.params)
+    service.validate_train_params(body.params, settings)
     job = service.create_train_job(session, project_id=body.project_id, params=body.params)
     # Background tasks run after the session dependency has committed.
     background.add_task(worker.wake)

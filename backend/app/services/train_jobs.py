@@ -121,12 +121,14 @@ def requeue_interrupted_train_jobs(session: Session) -> int:
     return result.rowcount
 
 
-def validate_train_params(params: dict[str, Any]) -> None:
-    """Refuse parameters the trainer would refuse, before anything is stored."""
-    from app.ml.training import TrainInputError, TrainParams
+def validate_train_params(params: dict[str, Any], settings: Settings) -> None:
+    """Refuse, before anything is stored, parameters the trainer would refuse: their types
+    and ranges, and what depends on the data (dates, universe, enough history)."""
+    from app.ml.training import TrainInputError, TrainParams, plan_walk_forward
+    from app.services.optimizations import load_market
 
     try:
-        TrainParams.from_mapping({k: v for k, v in params.items() if k not in {"source"}})
+        plan_walk_forward(load_market(settings), TrainParams.from_mapping(params))
     except TrainInputError as exc:
         raise InvalidRequest(str(exc), ("params",)) from exc
 

@@ -135,3 +135,17 @@ def test_import_needs_a_known_project_and_a_file(market_client):
     missing_file = market_client.post("/api/ml/train-jobs/import", data={"project_id": "1"})
     assert missing_file.status_code == 422
     assert "file" in str(missing_file.json()["detail"])
+
+
+def test_data_dependent_train_params_are_422_before_queueing(market_client, project):
+    for params, needle in (
+        ({"score_start": "2018-02-01"}, "too little training history"),
+        ({"universe": ["S0001", "S0002", "S0003", "S0004", "S0005", "NOPE1"]}, "NOPE1"),
+        ({"score_end": "2030-01-01"}, "2030"),
+    ):
+        response = market_client.post(
+            "/api/ml/train-jobs", json={"project_id": project, "params": params}
+        )
+        assert response.status_code == 422, response.text
+        assert needle in str(response.json()["detail"]), response.json()
+    assert market_client.get("/api/ml/train-jobs").json()["total"] == 0
