@@ -119,7 +119,7 @@ def read_parquet_store(directory: str | Path) -> MarketData:
     split_factor = dense("split_factor", 1.0)
     # The dense arrays are copies: hand the Arrow buffers back to the OS now. Arrow's
     # allocator otherwise keeps them (about 200 MB for the demo market) in every worker.
-    del table, symbol_column
+    table = symbol_column = None
     pa.default_memory_pool().release_unused()
     return MarketData(
         sessions=pd.DatetimeIndex(unique_days.astype("datetime64[ns]")),
