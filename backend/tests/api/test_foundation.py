@@ -87,18 +87,38 @@ def test_backtest_for_unknown_project_or_train_job_is_404(client):
     assert client.get("/api/backtests").json()["total"] == 0
 
 
-def test_cancel_queued_then_conflict(session, client):
+@pytest.fixture
+def idle_client(engine, settings):
+    """A server whose workers are off: queued runs stay queued until the test moves them."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    settings.worker_mode = "off"
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_cancel_queued_or_running_then_conflict(session, idle_client):
     project = project_service.create_project(session, name="p")
-    run = backtest_service.create_run(session, project_id=project.id, algorithm_parameters=ALGO)
+    running = backtest_service.create_run(session, project_id=project.id, algorithm_parameters=ALGO)
+    queued = backtest_service.create_run(session, project_id=project.id, algorithm_parameters=ALGO)
     session.commit()
-    # The run is queued in the database; cancel it before any worker could finish it.
-    response = client.post(f"/api/backtests/{run.id}/cancel")
-    assert response.status_code == 200
-    assert response.json()["status"] == "canceled"
-    again = client.post(f"/api/backtests/{run.id}/cancel")
+    claimed = backtest_service.claim_queued_runs(session, 1)  # the older one starts running
+    session.commit()
+    assert [c.run_id for c in claimed] == [running.id]
+    for run_id in (queued.id, running.id):
+        response = idle_client.post(f"/api/backtests/{run_id}/cancel")
+        assert response.status_code == 200
+        assert response.json()["status"] == "canceled"
+    again = idle_client.post(f"/api/backtests/{queued.id}/cancel")
     assert again.status_code == 409
     assert "canceled" in again.json()["detail"]
-    assert client.post("/api/backtests/31337/cancel").status_code == 404
+    assert idle_client.post("/api/backtests/31337/cancel").status_code == 404
+    # A worker that finishes a canceled run stores nothing over the cancellation.
+    assert not backtest_service.record_success(session, running.id, metrics={}, artifact_dir=None)
+    session.commit()
+    assert idle_client.get(f"/api/backtests/{running.id}").json()["status"] == "canceled"
 
 
 @pytest.mark.parametrize(

@@ -98,11 +98,13 @@ def test_cancel_stops_submission(market_client, seeded):
     canceled = market_client.post(f"/api/optimizations/{sweep_id}/cancel")
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
-    time.sleep(0.5)
+    submitted_at_cancel = 30 - canceled.json()["counts"]["pending"]
+    assert canceled.json()["counts"]["queued"] == 0
+    time.sleep(0.5)  # ten dispatcher ticks
     body = market_client.get(f"/api/optimizations/{sweep_id}").json()
-    submitted = 30 - body["counts"]["pending"]
-    assert submitted <= 1
+    assert 30 - body["counts"]["pending"] == submitted_at_cancel < 30
     assert body["counts"]["queued"] == 0
+    assert body["status"] == "canceled"
 
 
 def test_preview_lists_exact_requests_without_storing(market_client, seeded):
