@@ -25,9 +25,9 @@ class Settings(BaseSettings):
     file_roots: list[Path] = Field(default_factory=list)
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     # "process" runs backtests in a process pool (CPU-bound work off the event loop);
-    # "thread" is for tests and small machines; "off" disables the in-server workers
-    # (e.g. when Celery workers execute the runs).
-    worker_mode: Literal["process", "thread", "off"] = "process"
+    # "thread" is for tests and small machines; "celery" sends the work to Celery workers
+    # (app.workers.celery_app); "off" leaves queued work alone.
+    worker_mode: Literal["process", "thread", "celery", "off"] = "process"
     dispatcher_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # Bodies of uploaded score files may be larger than ordinary JSON requests.
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_result_backend: str = "redis://127.0.0.1:6379/1"
 
     @field_validator("api_token")
     @classmethod

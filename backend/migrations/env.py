@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import app.models  # noqa: F401 - registers every model on Base.metadata
 from alembic import context
+
+import app.models  # noqa: F401 - registers every model on Base.metadata
 from app.config import get_settings
 from app.db import Base, make_engine
 

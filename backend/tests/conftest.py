@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
+
 from app.config import Settings
 from app.db import Base, make_engine, make_session_factory
 from app.migrate import upgrade
-from sqlalchemy import Engine, text
 
 SHARED_DIR = Path(__file__).resolve().parents[3] / "shared"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
@@ -88,8 +89,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings):
-    from app.main import create_app
     from fastapi.testclient import TestClient
+
+    from app.main import create_app
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -117,8 +119,9 @@ def market_settings(settings: Settings, small_market_dir: Path) -> Settings:
 
 @pytest.fixture
 def market_client(engine: Engine, market_settings: Settings):
-    from app.main import create_app
     from fastapi.testclient import TestClient
+
+    from app.main import create_app
 
     with TestClient(create_app(market_settings)) as test_client:
         yield test_client

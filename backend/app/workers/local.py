@@ -80,6 +80,12 @@ class LocalWorkerPool:
     def _make_executor(self) -> Executor:
         if self.settings.worker_mode == "thread":
             return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="worker")
+        if self.settings.worker_mode == "celery":
+            from app.workers.celery_executor import CeleryExecutor
+
+            return CeleryExecutor(
+                self.settings.celery_broker_url, self.settings.celery_result_backend
+            )
         # spawn, not fork: the server process has threads, and forking those is unsafe.
         return ProcessPoolExecutor(
             max_workers=self.concurrency,

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from app.main import create_app
 from fastapi.testclient import TestClient
+
+from app.main import create_app
 
 
 @pytest.fixture

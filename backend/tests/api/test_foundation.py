@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from app.models import RunStatus
 from app.services import backtests as backtest_service
 from app.services import projects as project_service

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from app.cli import main
 from app.config import get_settings
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from app.engine.market import MarketData
 from app.engine.synth import generate_synthetic_market, momentum_scores
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from app.engine import load_market_data, run_backtest
 from engine_testkit import LEAN_FIXTURE
+
+from app.engine import load_market_data, run_backtest
 
 SHARED_LEAN = Path(__file__).resolve().parents[4] / "shared" / "lean-data"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_testkit import make_market
+
 from app.engine import run_backtest
 from app.engine.simulator import ExecutionSettings, interactive_brokers_fees, target_quantities
-from engine_testkit import make_market
 
 
 def test_one_order_fills_at_next_open_with_buffer_and_minimum_fee():

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from app.cli import main
 from app.engine import get_market_data, load_market_data
 from app.engine.store import write_parquet_store

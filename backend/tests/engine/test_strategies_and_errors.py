@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from engine_testkit import make_market
+
 from app.engine import BacktestInputError, run_backtest
 from app.engine.market import MarketData
 from app.engine.strategies import STRATEGIES
-from engine_testkit import make_market
 
 ML = {
     "strategy": "ml_score_vol_target",

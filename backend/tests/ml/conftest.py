@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from app.engine.market import MarketData
 from ml_panels import make_planted_panel
+
+from app.engine.market import MarketData
 
 
 @pytest.fixture(scope="session")

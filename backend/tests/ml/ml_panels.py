@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from app.engine.market import MarketData
 
 ETFS = ("SPY", "SHY", "TLT")

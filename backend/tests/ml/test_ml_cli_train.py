@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+
 from app.cli import main
 from app.engine.store import write_parquet_store
 

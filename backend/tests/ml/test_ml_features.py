@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.ml.evaluation import daily_spearman_ic, summarize_ic
 from app.ml.features import (
     FEATURE_SETS,
@@ -16,8 +19,6 @@ from app.ml.features import (
     rolling_volatility,
     trailing_return,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 nan = np.nan
 

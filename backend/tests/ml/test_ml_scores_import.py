@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from app.engine.market import MarketData
 from app.ml.scores_import import (
     MAX_REPORTED_ERRORS,

@@ -8,6 +8,8 @@ import lightgbm
 import numpy as np
 import pandas as pd
 import pytest
+from ml_panels import ETFS, make_planted_panel
+
 from app.engine.market import MarketData
 from app.ml.features import compute_features
 from app.ml.training import (
@@ -17,7 +19,6 @@ from app.ml.training import (
     plan_walk_forward,
     train_walk_forward,
 )
-from ml_panels import ETFS, make_planted_panel
 
 # Small, fast settings: 100 training sessions is enough on the planted panel.
 FAST_LIGHTGBM = {"n_estimators": 40, "min_data_in_leaf": 50, "num_threads": 2}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
 from app.models import BacktestRun, OptimizationTrial, Project, RunStatus
 from app.services import backtests as backtest_service
 from app.services import projects as project_service
 from app.services import train_jobs as train_job_service
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
 
 def test_explicit_ids_then_automatic_ids_still_work(session):

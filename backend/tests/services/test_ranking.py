@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
 from app.services import optimizations as optimization_service
 from app.services.ranking import Constraint, Objective, rank_runs

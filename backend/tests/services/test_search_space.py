@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.services.backtest_opt_train120 import DEFAULT_BASE, GRID_AXES, PERTURBATION_STEPS
 from app.services.search_space import (
     PerturbationSpec,
@@ -13,8 +16,6 @@ from app.services.search_space import (
     build_perturbations,
     point_key,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 D = Decimal
 
