@@ -24,7 +24,10 @@ test-postgres: $(STAMP)
 	STOCKLEAN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
 		$(BIN)/python -m pytest backend/tests -q
 
+# The demo's market, project 18, train job 120 and run 615 first (once), so the whole
+# Project 18 flow can be run from the browser.
 serve: $(STAMP)
+	$(BIN)/stocklean demo --setup-only
 	$(BIN)/stocklean serve
 
 lint: $(STAMP)

@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic market")
     parser.add_argument("--stocks", type=int, default=500, help="stocks in the synthetic market")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language")
+    parser.add_argument(
+        "--setup-only",
+        action="store_true",
+        help="make the market, project 18, train job 120 and run 615, but start no sweep "
+        "(`make serve` does this, so the sweep can be started from the browser)",
+    )
     parser.set_defaults(handler=demo)
 
 
@@ -130,5 +136,8 @@ def demo(args: argparse.Namespace) -> int:
             f"  CAGR {baseline.cagr * 100:.2f}%, MaxDD {baseline.max_drawdown * 100:.2f}% "
             f"(risk-off {BASELINE_ALGORITHM['risk_off_symbols']})"
         )
+        if args.setup_only:
+            print("ready: start the sweep from the web UI (#/optimizations/new) or the API")
+            return 0
         sweep_id = start_sweep(runtime, parse_body(SEED_REQUEST))
         return finish_sweep(runtime, sweep_id, lang=args.lang)

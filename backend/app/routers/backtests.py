@@ -5,7 +5,7 @@ from fastapi import APIRouter, BackgroundTasks, status
 from app.deps import SessionDep, WorkerDep
 from app.models import RunStatus
 from app.routers.common import Limit, Offset, OptionalId, PathId
-from app.schemas.backtests import BacktestCreate, BacktestOut
+from app.schemas.backtests import BacktestCreate, BacktestOut, LeanResultImport
 from app.schemas.common import Page
 from app.services import backtests as service
 
@@ -25,6 +25,18 @@ def create_backtest(
     # Background tasks run after the session dependency has committed.
     background.add_task(worker.wake)
     return run
+
+
+@router.post("/import", status_code=status.HTTP_201_CREATED, response_model=BacktestOut)
+def import_lean_result(body: LeanResultImport, session: SessionDep):
+    """Store a result produced by a real LEAN run; it ranks like the runs executed here."""
+    return service.import_lean_result(
+        session,
+        project_id=body.project_id,
+        result=body.result,
+        algorithm_parameters=body.params.algorithm_parameters if body.params else {},
+        pipeline_train_job_id=body.params.pipeline_train_job_id if body.params else None,
+    )
 
 
 @router.get("", response_model=Page[BacktestOut])

@@ -42,3 +42,12 @@ class BacktestOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class LeanResultImport(StrictModel):
+    """A result document produced by a real LEAN run (its ``statistics`` object is what is
+    read), with the request that produced it."""
+
+    project_id: Id
+    params: BacktestParams | None = None
+    result: dict[str, Any]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidRequest
 from app.models import METRIC_COLUMNS, BacktestRun, RunStatus, TrainJob, can_transition
 from app.models.common import utcnow
 from app.services.common import advance_id_sequence, get_or_404, json_safe, paginate
@@ -213,3 +213,41 @@ def equity_curve(session: Session, run_id: int) -> list[dict[str, Any]]:
         {"date": date, "equity": equity, "drawdown": float(drawdown)}
         for (date, equity), drawdown in zip(rows, drawdowns, strict=True)
     ]
+
+
+def import_lean_result(
+    session: Session,
+    *,
+    project_id: int,
+    result: dict[str, Any],
+    algorithm_parameters: dict[str, Any],
+    pipeline_train_job_id: int | None = None,
+) -> BacktestRun:
+    """Store a result produced by a real LEAN run as a completed run, its LEAN statistics
+    read back into the numeric columns, so it ranks like the runs we execute."""
+    from app.engine import BacktestInputError
+    from app.engine.lean_result import metrics_from_lean_statistics
+
+    statistics = result.get("statistics", result.get("Statistics"))
+    try:
+        metrics = metrics_from_lean_statistics(statistics)
+    except BacktestInputError as exc:
+        raise InvalidRequest(str(exc), ("result", "statistics")) from exc
+    run = create_run(
+        session,
+        project_id=project_id,
+        algorithm_parameters=algorithm_parameters or {"source": "lean-import"},
+        pipeline_train_job_id=pipeline_train_job_id,
+    )
+    now = utcnow()
+    run.status = RunStatus.running  # record_success only completes a running run
+    run.started_at = now
+    session.flush()
+    record_success(
+        session,
+        run.id,
+        metrics={**metrics, "statistics": statistics, "source": "lean-import"},
+        artifact_dir=None,
+    )
+    session.refresh(run)
+    return run
