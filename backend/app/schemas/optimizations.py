@@ -7,22 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.models import RunStatus
+from app.models import METRIC_COLUMNS, RunStatus
 from app.schemas.common import Id, StrictModel
 
 # Metrics a sweep can be ranked or constrained by: the runs' numeric columns.
-RankMetric = Literal[
-    "cagr",
-    "max_drawdown",
-    "sharpe",
-    "sortino",
-    "annual_volatility",
-    "total_return",
-    "net_profit",
-    "total_fees",
-    "turnover",
-    "win_rate",
-]
+RankMetric = Literal[METRIC_COLUMNS]  # type: ignore[valid-type]
 ConstraintOp = Literal["<=", "<", ">=", ">", "=="]
 
 # The parameters a sweep may vary, with the values that make sense for each.

@@ -9,13 +9,20 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidRequest
 from app.models import METRIC_COLUMNS, BacktestRun, RunStatus, TrainJob, can_transition
 from app.models.common import utcnow
-from app.services.common import advance_id_sequence, get_or_404, json_safe, paginate
+from app.services.common import (
+    finish_running,
+    get_or_404,
+    insert,
+    json_safe,
+    paginate,
+    requeue_running,
+)
 from app.services.projects import get_project
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -44,13 +51,7 @@ def create_run(
         pipeline_train_job_id=pipeline_train_job_id,
         metrics={},
     )
-    if run_id is not None:
-        run.id = run_id
-    session.add(run)
-    session.flush()
-    if run_id is not None:
-        advance_id_sequence(session, BacktestRun)
-    return run
+    return insert(session, run, run_id)
 
 
 def get_run(session: Session, run_id: int) -> BacktestRun:
@@ -150,39 +151,33 @@ def record_success(
     }
     total_orders = metrics.get("total_orders")
     values["total_orders"] = int(total_orders) if total_orders is not None else None
-    result = session.execute(
-        update(BacktestRun)
-        .where(BacktestRun.id == run_id, BacktestRun.status == RunStatus.running)
-        .values(
-            status=RunStatus.completed,
-            metrics=json_safe(metrics),
-            artifact_dir=artifact_dir,
-            finished_at=utcnow(),
-            error=None,
-            **values,
-        )
+    return finish_running(
+        session,
+        BacktestRun,
+        run_id,
+        status=RunStatus.completed,
+        metrics=json_safe(metrics),
+        artifact_dir=artifact_dir,
+        finished_at=utcnow(),
+        error=None,
+        **values,
     )
-    return result.rowcount == 1
 
 
 def record_failure(session: Session, run_id: int, *, reason: str) -> bool:
-    result = session.execute(
-        update(BacktestRun)
-        .where(BacktestRun.id == run_id, BacktestRun.status == RunStatus.running)
-        .values(status=RunStatus.failed, error=reason[:4000], finished_at=utcnow())
+    return finish_running(
+        session,
+        BacktestRun,
+        run_id,
+        status=RunStatus.failed,
+        error=reason[:4000],
+        finished_at=utcnow(),
     )
-    return result.rowcount == 1
 
 
 def requeue_interrupted_runs(session: Session) -> int:
-    """Runs left ``running`` by a server that stopped were never finished: queue them again.
-    Called once at start-up by the process that owns the local workers."""
-    result = session.execute(
-        update(BacktestRun)
-        .where(BacktestRun.status == RunStatus.running)
-        .values(status=RunStatus.queued, worker=None, started_at=None)
-    )
-    return result.rowcount
+    """Runs left ``running`` by a stopped server go back to the queue (see requeue_running)."""
+    return requeue_running(session, BacktestRun, worker=None)
 
 
 def equity_curve(session: Session, run_id: int) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import Base
@@ -61,3 +61,42 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+def insert(session: Session, obj: ModelT, explicit_id: int | None = None) -> ModelT:
+    """Add ``obj`` (with ``explicit_id`` if given, e.g. the seed's run 615) and flush, so its
+    id is known; explicit ids move the PostgreSQL sequence past them."""
+    if explicit_id is not None:
+        obj.id = explicit_id  # type: ignore[attr-defined]
+    session.add(obj)
+    session.flush()
+    if explicit_id is not None:
+        advance_id_sequence(session, type(obj))
+    return obj
+
+
+def finish_running(session: Session, model: type[Base], object_id: int, **values: Any) -> bool:
+    """``UPDATE ... SET values WHERE id = :id AND status = 'running'``: a worker's outcome is
+    stored only if the job is still running (not canceled or re-queued meanwhile). True if
+    it was stored."""
+    from app.models import RunStatus
+
+    result = session.execute(
+        update(model)
+        .where(model.id == object_id, model.status == RunStatus.running)  # type: ignore[attr-defined]
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def requeue_running(session: Session, model: type[Base], **reset: Any) -> int:
+    """Jobs left ``running`` by a server that stopped were never finished: queue them again.
+    Called once at start-up by the process that owns the workers."""
+    from app.models import RunStatus
+
+    result = session.execute(
+        update(model)
+        .where(model.status == RunStatus.running)  # type: ignore[attr-defined]
+        .values(status=RunStatus.queued, started_at=None, **reset)
+    )
+    return result.rowcount

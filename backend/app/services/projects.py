@@ -4,20 +4,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Project
-from app.services.common import advance_id_sequence, get_or_404, paginate
+from app.services.common import get_or_404, insert, paginate
 
 
 def create_project(
     session: Session, *, name: str, description: str = "", project_id: int | None = None
 ) -> Project:
-    project = Project(name=name, description=description)
-    if project_id is not None:
-        project.id = project_id
-    session.add(project)
-    session.flush()
-    if project_id is not None:
-        advance_id_sequence(session, Project)
-    return project
+    return insert(session, Project(name=name, description=description), project_id)
 
 
 def get_project(session: Session, project_id: int) -> Project:

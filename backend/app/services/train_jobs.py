@@ -9,14 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import InvalidRequest
 from app.models import RunStatus, TrainJob
 from app.models.common import utcnow
-from app.services.common import advance_id_sequence, get_or_404, json_safe, paginate
+from app.services.common import (
+    finish_running,
+    get_or_404,
+    insert,
+    json_safe,
+    paginate,
+    requeue_running,
+)
 from app.services.projects import get_project
 
 
@@ -30,13 +37,7 @@ def create_train_job(
 ) -> TrainJob:
     get_project(session, project_id)
     job = TrainJob(project_id=project_id, params=params, status=status, metrics={})
-    if job_id is not None:
-        job.id = job_id
-    session.add(job)
-    session.flush()
-    if job_id is not None:
-        advance_id_sequence(session, TrainJob)
-    return job
+    return insert(session, job, job_id)
 
 
 def get_train_job(session: Session, job_id: int) -> TrainJob:
@@ -87,38 +88,33 @@ def record_train_success(
     artifact_dir: str | None,
 ) -> bool:
     ic_mean = metrics.get("ic_mean")
-    result = session.execute(
-        update(TrainJob)
-        .where(TrainJob.id == job_id, TrainJob.status == RunStatus.running)
-        .values(
-            status=RunStatus.completed,
-            scores_path=scores_path,
-            metrics=json_safe(metrics),
-            ic_mean=json_safe(float(ic_mean)) if ic_mean is not None else None,
-            artifact_dir=artifact_dir,
-            finished_at=utcnow(),
-            error=None,
-        )
+    return finish_running(
+        session,
+        TrainJob,
+        job_id,
+        status=RunStatus.completed,
+        scores_path=scores_path,
+        metrics=json_safe(metrics),
+        ic_mean=json_safe(float(ic_mean)) if ic_mean is not None else None,
+        artifact_dir=artifact_dir,
+        finished_at=utcnow(),
+        error=None,
     )
-    return result.rowcount == 1
 
 
 def record_train_failure(session: Session, job_id: int, *, reason: str) -> bool:
-    result = session.execute(
-        update(TrainJob)
-        .where(TrainJob.id == job_id, TrainJob.status == RunStatus.running)
-        .values(status=RunStatus.failed, error=reason[:4000], finished_at=utcnow())
+    return finish_running(
+        session,
+        TrainJob,
+        job_id,
+        status=RunStatus.failed,
+        error=reason[:4000],
+        finished_at=utcnow(),
     )
-    return result.rowcount == 1
 
 
 def requeue_interrupted_train_jobs(session: Session) -> int:
-    result = session.execute(
-        update(TrainJob)
-        .where(TrainJob.status == RunStatus.running)
-        .values(status=RunStatus.queued, started_at=None)
-    )
-    return result.rowcount
+    return requeue_running(session, TrainJob)
 
 
 def validate_train_params(params: dict[str, Any], settings: Settings) -> None:

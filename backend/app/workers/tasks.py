@@ -13,8 +13,19 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def _data_location(job: dict[str, Any]) -> tuple[str, Path]:
-    return job["data_source"], Path(job["data_dir"])
+class _MarketUnavailable(Exception):
+    pass
+
+
+def _market(job: dict[str, Any]):
+    """The job's market panel, cached in this process; a missing store is a readable
+    failure of the job, not a crash."""
+    from app.engine import BacktestInputError, get_market_data
+
+    try:
+        return get_market_data(job["data_source"], Path(job["data_dir"]))
+    except (BacktestInputError, OSError) as exc:
+        raise _MarketUnavailable(f"market data not available: {exc}") from exc
 
 
 def warm_up(data_source: str, data_dir: str) -> None:
@@ -31,15 +42,11 @@ def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
     """Run one backtest. ``job``: run_id, algorithm_parameters, data_source, data_dir,
     artifacts_dir, file_roots. Returns ``{"ok": True, "metrics", "artifact_dir"}`` or
     ``{"ok": False, "error": reason}``; never raises for bad input."""
-    from app.engine import BacktestInputError, get_market_data, run_backtest
+    from app.engine import BacktestInputError, run_backtest
 
     run_id = job["run_id"]
     try:
-        source, data_dir = _data_location(job)
-        try:
-            data = get_market_data(source, data_dir)
-        except FileNotFoundError as exc:
-            return {"ok": False, "error": f"market data not available: {exc}"}
+        data = _market(job)
         roots = [Path(root) for root in job["file_roots"]] if job.get("file_roots") else None
         result = run_backtest(job["algorithm_parameters"], data, file_roots=roots)
         artifact_dir = Path(job["artifacts_dir"]) / "backtests" / str(run_id)
@@ -49,7 +56,7 @@ def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
         metrics = dict(result.metrics)
         metrics["statistics"] = dict(result.statistics)
         return {"ok": True, "metrics": metrics, "artifact_dir": str(artifact_dir)}
-    except BacktestInputError as exc:
+    except (BacktestInputError, _MarketUnavailable) as exc:
         return {"ok": False, "error": str(exc)}
     except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
         log.error("backtest %s crashed:\n%s", run_id, traceback.format_exc())
@@ -60,29 +67,22 @@ def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one walk-forward training. ``job``: job_id, params, data_source, data_dir,
     artifacts_dir. Returns ``{"ok": True, "scores_path", "metrics", "artifact_dir"}`` or
     ``{"ok": False, "error"}``."""
+    from app.ml.training import TrainInputError, TrainParams, train_walk_forward
+
     job_id = job["job_id"]
     try:
-        from app.engine import get_market_data
-        from app.ml.training import TrainInputError, TrainParams, train_walk_forward
-
-        source, data_dir = _data_location(job)
-        try:
-            data = get_market_data(source, data_dir)
-        except FileNotFoundError as exc:
-            return {"ok": False, "error": f"market data not available: {exc}"}
+        data = _market(job)
         out_dir = Path(job["artifacts_dir"]) / "train_jobs" / str(job_id)
-        try:
-            params = TrainParams.from_mapping(job["params"])
-            output = train_walk_forward(data, params, out_dir)
-        except (TrainInputError, ValueError) as exc:
-            return {"ok": False, "error": str(exc)}
+        output = train_walk_forward(data, TrainParams.from_mapping(job["params"]), out_dir)
         return {
             "ok": True,
             "scores_path": str(output.scores_path),
             "metrics": output.metrics,
             "artifact_dir": str(out_dir),
         }
-    except Exception as exc:
+    except (TrainInputError, _MarketUnavailable) as exc:
+        return {"ok": False, "error": str(exc)}
+    except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
         log.error("train job %s crashed:\n%s", job_id, traceback.format_exc())
         return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
 
