@@ -38,7 +38,10 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, *, lock_for_writes: bool = True) -> Engine:
+    """An engine for ``database_url``. On SQLite every transaction begins with
+    ``BEGIN IMMEDIATE`` (``lock_for_writes``), or with a plain deferred ``BEGIN`` for an
+    engine that only serves reads, which then never waits for a writer (WAL)."""
     url = make_url(normalize_database_url(database_url))
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -49,9 +52,10 @@ def make_engine(database_url: str) -> Engine:
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that a
-        # write transaction takes its lock up front (BEGIN IMMEDIATE) and reads see a
-        # consistent snapshot.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # write transaction takes its lock up front (a deferred one that reads first and
+        # writes later can fail at once with SQLITE_BUSY) and reads see one snapshot.
+        begin = "BEGIN IMMEDIATE" if lock_for_writes else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

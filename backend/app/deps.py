@@ -22,11 +22,18 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for routes that only read (on SQLite it never waits for a writer)."""
+    with session_scope(request.app.state.read_session_factory) as session:
+        yield session
+
+
 def get_worker(request: Request):
     return request.app.state.worker
 
 
 # scope="function": commit before the response is sent, so a 201 means stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 WorkerDep = Annotated[object, Depends(get_worker)]

@@ -34,8 +34,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         upgrade(engine)
+        # Reads on SQLite get their own engine with deferred transactions, so status polls
+        # never queue behind the workers' writes; PostgreSQL needs no such thing.
+        read_engine = (
+            make_engine(settings.database_url, lock_for_writes=False)
+            if engine.dialect.name == "sqlite"
+            else engine
+        )
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.read_session_factory = make_session_factory(read_engine)
         app.state.worker = make_worker(settings, app.state.session_factory)
         app.state.worker.start()
         try:
@@ -43,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.worker.stop()
             engine.dispose()
+            read_engine.dispose()
 
     app = FastAPI(
         title="StockLean",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, status
 
-from app.deps import SessionDep, WorkerDep
+from app.deps import ReadSessionDep, SessionDep, WorkerDep
 from app.models import RunStatus
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.backtests import BacktestCreate, BacktestOut, LeanResultImport
@@ -41,7 +41,7 @@ def import_lean_result(body: LeanResultImport, session: SessionDep):
 
 @router.get("", response_model=Page[BacktestOut])
 def list_backtests(
-    session: SessionDep,
+    session: ReadSessionDep,
     project_id: OptionalId = None,
     status: RunStatus | None = None,
     limit: Limit = 50,
@@ -54,7 +54,7 @@ def list_backtests(
 
 
 @router.get("/{run_id}", response_model=BacktestOut)
-def get_backtest(run_id: PathId, session: SessionDep):
+def get_backtest(run_id: PathId, session: ReadSessionDep):
     return service.get_run(session, run_id)
 
 
@@ -64,6 +64,6 @@ def cancel_backtest(run_id: PathId, session: SessionDep):
 
 
 @router.get("/{run_id}/equity")
-def backtest_equity(run_id: PathId, session: SessionDep):
+def backtest_equity(run_id: PathId, session: ReadSessionDep):
     """Daily equity and drawdown (positive fraction) of a completed run."""
     return {"items": service.equity_curve(session, run_id)}

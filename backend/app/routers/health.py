@@ -4,13 +4,13 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app import __version__
-from app.deps import SessionDep, SettingsDep
+from app.deps import ReadSessionDep, SettingsDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health")
-def health(session: SessionDep, settings: SettingsDep) -> dict:
+def health(session: ReadSessionDep, settings: SettingsDep) -> dict:
     session.execute(text("SELECT 1"))
     return {
         "status": "ok",

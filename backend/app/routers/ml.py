@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile, status
 
-from app.deps import SessionDep, SettingsDep, WorkerDep
+from app.deps import ReadSessionDep, SessionDep, SettingsDep, WorkerDep
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.common import Id, Page
 from app.schemas.ml import TrainJobCreate, TrainJobOut
@@ -33,7 +33,7 @@ def create_train_job(
 
 @router.get("", response_model=Page[TrainJobOut])
 def list_train_jobs(
-    session: SessionDep, project_id: OptionalId = None, limit: Limit = 50, offset: Offset = 0
+    session: ReadSessionDep, project_id: OptionalId = None, limit: Limit = 50, offset: Offset = 0
 ):
     items, total = service.list_train_jobs(
         session, project_id=project_id, limit=limit, offset=offset
@@ -42,7 +42,7 @@ def list_train_jobs(
 
 
 @router.get("/{job_id}", response_model=TrainJobOut)
-def get_train_job(job_id: PathId, session: SessionDep):
+def get_train_job(job_id: PathId, session: ReadSessionDep):
     return service.get_train_job(session, job_id)
 
 

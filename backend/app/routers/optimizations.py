@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from fastapi.responses import FileResponse, PlainTextResponse
 
-from app.deps import SessionDep, SettingsDep, WorkerDep
+from app.deps import ReadSessionDep, SessionDep, SettingsDep, WorkerDep
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.common import Page
 from app.schemas.optimizations import (
@@ -44,7 +44,7 @@ def create_optimization(
 
 
 @router.post("/preview", response_model=PreviewOut)
-def preview_optimization(body: OptimizationCreate, session: SessionDep, settings: SettingsDep):
+def preview_optimization(body: OptimizationCreate, session: ReadSessionDep, settings: SettingsDep):
     """The trials a POST would create, with their exact requests; nothing is stored."""
     plan = service.plan_optimization(session, body, settings)
     return {
@@ -63,7 +63,7 @@ def preview_optimization(body: OptimizationCreate, session: SessionDep, settings
 
 @router.get("", response_model=Page[OptimizationOut])
 def list_optimizations(
-    session: SessionDep, project_id: OptionalId = None, limit: Limit = 50, offset: Offset = 0
+    session: ReadSessionDep, project_id: OptionalId = None, limit: Limit = 50, offset: Offset = 0
 ):
     items, total = service.list_optimizations(
         session, project_id=project_id, limit=limit, offset=offset
@@ -72,18 +72,20 @@ def list_optimizations(
 
 
 @router.get("/{optimization_id}", response_model=OptimizationOut)
-def get_optimization(optimization_id: PathId, session: SessionDep):
+def get_optimization(optimization_id: PathId, session: ReadSessionDep):
     return service.describe(session, service.get_optimization(session, optimization_id))
 
 
 @router.get("/{optimization_id}/trials", response_model=Page[TrialOut])
-def list_trials(optimization_id: PathId, session: SessionDep):
+def list_trials(optimization_id: PathId, session: ReadSessionDep):
     items = service.list_trials(session, service.get_optimization(session, optimization_id))
     return {"items": items, "total": len(items)}
 
 
 @router.get("/{optimization_id}/top", response_model=TopOut)
-def top(optimization_id: PathId, session: SessionDep, n: Annotated[int, Query(ge=1, le=100)] = 3):
+def top(
+    optimization_id: PathId, session: ReadSessionDep, n: Annotated[int, Query(ge=1, le=100)] = 3
+):
     return service.top_trials(session, service.get_optimization(session, optimization_id), n)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.deps import SessionDep
+from app.deps import ReadSessionDep, SessionDep
 from app.routers.common import Limit, Offset, PathId
 from app.schemas.common import Page
 from app.schemas.projects import ProjectCreate, ProjectOut
@@ -17,11 +17,11 @@ def create_project(body: ProjectCreate, session: SessionDep):
 
 
 @router.get("", response_model=Page[ProjectOut])
-def list_projects(session: SessionDep, limit: Limit = 50, offset: Offset = 0):
+def list_projects(session: ReadSessionDep, limit: Limit = 50, offset: Offset = 0):
     items, total = service.list_projects(session, limit=limit, offset=offset)
     return {"items": items, "total": total}
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
-def get_project(project_id: PathId, session: SessionDep):
+def get_project(project_id: PathId, session: ReadSessionDep):
     return service.get_project(session, project_id)
