@@ -383,13 +383,16 @@ def _runs_of(optimization_id: int) -> ColumnElement[bool]:
     )
 
 
-def rank_sweep(session: Session, optimization: Optimization, limit: int) -> Ranking:
+def rank_sweep(
+    session: Session, optimization: Optimization, limit: int, *, with_summary: bool = True
+) -> Ranking:
     return rank_runs(
         session,
         _runs_of(optimization.id),
         objective_of(optimization),
         constraints_of(optimization),
         limit,
+        with_summary=with_summary,
     )
 
 
@@ -518,7 +521,7 @@ def cancel_optimization(session: Session, optimization_id: int) -> Optimization:
 
 
 def best_so_far(session: Session, optimization: Optimization) -> dict[str, Any] | None:
-    ranking = rank_sweep(session, optimization, 1)
+    ranking = rank_sweep(session, optimization, 1, with_summary=False)
     if not ranking.items:
         return None
     best = ranking.items[0]

@@ -101,6 +101,8 @@ def rank_runs(
     objective: Objective,
     constraints: Sequence[Constraint],
     limit: int,
+    *,
+    with_summary: bool = True,
 ) -> Ranking:
     """Completed runs matching ``run_filter`` that meet all constraints, best objective
     first, ties by lower drawdown then lower run id. When none is feasible the least
@@ -149,6 +151,8 @@ def rank_runs(
         )
         for position, row in enumerate(rows, start=1)
     ]
+    if not with_summary:  # status polls need only the leader, not the failures and counts
+        return Ranking(constraint_met=constraint_met, items=items, failed=[], completed=-1)
     failed = [
         (run_id, error)
         for run_id, error in session.execute(
