@@ -4,6 +4,7 @@ to the decision close (scores dated <= the decision day, prices up to its close)
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -128,25 +129,55 @@ def sleeve_volatility(returns: np.ndarray, weights: np.ndarray) -> float:
     """Annualised volatility of a weighted sleeve from a window of daily returns:
     std(returns @ weights, ddof=1) * sqrt(252), i.e. sqrt(252 * w' Cov w)."""
     sleeve = returns @ weights
-    if sleeve.size < 2:
+    n = sleeve.size
+    if n < 2:
         return 0.0
-    return float(np.std(sleeve, ddof=1)) * np.sqrt(TRADING_DAYS_PER_YEAR)
+    # np.std(sleeve, ddof=1) step for step (mean, squared deviations, sum / (n - 1)) without
+    # its per-call overhead, which dominated a schedule of a few hundred rebalances.
+    deviation = sleeve - sleeve.sum() / n
+    return math.sqrt((deviation * deviation).sum() / (n - 1)) * math.sqrt(TRADING_DAYS_PER_YEAR)
+
+
+def vol_target_weight(
+    returns: np.ndarray, vol_target: float, max_exposure: float, max_weight: float
+) -> float:
+    """Weight of each of the n names (columns of ``returns``, n >= 1) in the equity sleeve:
+    equal weights u = 1/n, exposure = min(max_exposure, vol_target / vol(u)), each name
+    min(exposure / n, max_weight). Capping per name after scaling means max_weight only
+    binds when exposure > n * max_weight."""
+    n = returns.shape[1]
+    estimate = sleeve_volatility(returns, np.full(n, 1.0 / n))
+    exposure = max_exposure if estimate <= 0 else min(max_exposure, vol_target / estimate)
+    return min(exposure / n, max_weight)
 
 
 def vol_target_weights(
     returns: np.ndarray, top_n: int, vol_target: float, max_exposure: float, max_weight: float
 ) -> np.ndarray:
-    """Weights of the equity sleeve for ``top_n`` names (columns of ``returns``):
-    equal weights u = 1/n, exposure = min(max_exposure, vol_target / vol(u)), each name
-    min(exposure / n, max_weight). Capping per name after scaling means max_weight only
-    binds when exposure > n * max_weight."""
+    """:func:`vol_target_weight` for each of the names (columns of ``returns``)."""
     n = returns.shape[1]
     if n == 0:
         return np.zeros(0)
-    equal = np.full(n, 1.0 / n)
-    estimate = sleeve_volatility(returns, equal)
-    exposure = max_exposure if estimate <= 0 else min(max_exposure, vol_target / estimate)
-    return np.minimum(np.full(n, exposure / n), max_weight)
+    return np.full(n, vol_target_weight(returns, vol_target, max_exposure, max_weight))
+
+
+def top_scores(scores: np.ndarray, eligible: np.ndarray, top_n: int) -> np.ndarray:
+    """``(n_days, n_names)`` mask of each day's ``top_n`` highest scores among the eligible
+    names (all of them when there are at most ``top_n``). Ties at the cutoff go to the lower
+    column, so the choice is deterministic."""
+    chosen = eligible.copy()
+    crowded = np.flatnonzero(eligible.sum(axis=1) > top_n)
+    if crowded.size == 0:
+        return chosen
+    # Ineligible names rank below every finite score; the cutoff is the top_n-th largest.
+    ranked = np.where(eligible[crowded], scores[crowded], -np.inf)
+    kth = ranked.shape[1] - top_n
+    cutoff = np.partition(ranked, kth, axis=1)[:, kth, None]
+    above = ranked > cutoff
+    tied = ranked == cutoff
+    room = top_n - above.sum(axis=1, keepdims=True)
+    chosen[crowded] = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    return chosen
 
 
 def ml_score_vol_target_schedule(
@@ -158,19 +189,22 @@ def ml_score_vol_target_schedule(
     to the defensive sleeve (``first``: all to the first risk-off symbol; ``equal``: split
     equally)."""
     panel = read_score_panel(Path(params["score_csv_path"]))
-    unknown = [s for s in panel.symbols if not data.has_symbol(s)]
-    if unknown:
+    try:
+        score_columns = np.array([data.column(s) for s in panel.symbols], dtype=np.int64)
+    except KeyError:
+        unknown = [s for s in panel.symbols if not data.has_symbol(s)]
         shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        raise BacktestInputError(f"symbols not in the data: {shown} (from the scores file)")
+        raise BacktestInputError(
+            f"symbols not in the data: {shown} (from the scores file)"
+        ) from None
     risk_off = [s.strip().upper() for s in str(params["risk_off_symbols"]).split(",") if s.strip()]
     if not risk_off:
         raise BacktestInputError("risk_off_symbols is empty")
     risk_off_columns = check_symbols(data, risk_off)
-    score_columns = np.array([data.column(s) for s in panel.symbols], dtype=np.int64)
     candidate = ~np.isin(score_columns, risk_off_columns)
     columns = np.concatenate([score_columns[candidate], risk_off_columns])
     n_candidates = int(candidate.sum())
-    scores = panel.scores[:, candidate]
+    candidate_columns = columns[:n_candidates]
 
     sessions = data.sessions.values
     window_start, window_end = sessions[first], sessions[last]
@@ -184,40 +218,40 @@ def ml_score_vol_target_schedule(
     rows = rebalance_rows(data.sessions, first, last, params["rebalance"])
     top_n = int(params["top_n"])
     lookback = int(params["vol_lookback"])
-    close = data.close[:, columns[:n_candidates]]
-    mode = params["risk_off_mode"]
-    weights = np.zeros((len(rows), len(columns)))
+    vol_target = float(params["vol_target"])
+    max_exposure = float(params["max_exposure"])
+    max_weight = float(params["max_weight"])
+
+    # The choice of names for every rebalance at once: the latest scores dated <= d, among
+    # names with a finite score and a valid close on d.
     latest_score_row = np.searchsorted(panel.dates, sessions[rows], side="right") - 1
-    for k, row in enumerate(rows):
-        score_row = latest_score_row[k]
-        if score_row >= 0:
-            today = scores[score_row]
-            valid = np.isfinite(today) & np.isfinite(close[row]) & (close[row] > 0)
-            chosen = np.nonzero(valid)[0]
-            if chosen.size > top_n:
-                # Highest scores first; ties broken by column order for determinism.
-                candidate_scores = today[chosen]
-                cutoff = np.partition(candidate_scores, chosen.size - top_n)[chosen.size - top_n]
-                above = chosen[candidate_scores > cutoff]
-                tied = chosen[candidate_scores == cutoff]
-                chosen = np.sort(np.concatenate([above, tied[: top_n - above.size]]))
-            if chosen.size:
-                start = max(row - lookback, 0)
-                window = close[start : row + 1, chosen]
-                returns = window[1:] / window[:-1] - 1.0
-                returns[~np.isfinite(returns)] = 0.0
-                weights[k, chosen] = vol_target_weights(
-                    returns,
-                    top_n,
-                    float(params["vol_target"]),
-                    float(params["max_exposure"]),
-                    float(params["max_weight"]),
-                )
-        defensive = max(1.0 - weights[k, :n_candidates].sum(), 0.0)
-        if mode == "first":
-            weights[k, n_candidates] = defensive
-        else:
-            weights[k, n_candidates:] = defensive / len(risk_off_columns)
+    today = panel.scores[np.maximum(latest_score_row, 0)][:, candidate]
+    decision_close = data.close[rows][:, candidate_columns]
+    eligible = (
+        (latest_score_row >= 0)[:, None]
+        & np.isfinite(today)
+        & np.isfinite(decision_close)
+        & (decision_close > 0)
+    )
+    chosen_names = top_scores(today, eligible, top_n)
+
+    weights = np.zeros((len(rows), len(columns)))
+    decision, name = chosen_names.nonzero()
+    bounds = np.searchsorted(decision, np.arange(len(rows) + 1)).tolist()
+    for k, row in enumerate(rows.tolist()):
+        chosen = name[bounds[k] : bounds[k + 1]]
+        if chosen.size:
+            window = data.close[max(row - lookback, 0) : row + 1, candidate_columns[chosen]]
+            returns = window[1:] / window[:-1] - 1.0
+            finite = np.isfinite(returns)
+            if not finite.all():
+                returns[~finite] = 0.0
+            weights[k, chosen] = vol_target_weight(returns, vol_target, max_exposure, max_weight)
+    defensive = np.maximum(1.0 - weights[:, :n_candidates].sum(axis=1), 0.0)
+    if params["risk_off_mode"] == "first":
+        weights[:, n_candidates] = defensive
+    else:
+        weights[:, n_candidates:] = (defensive / len(risk_off_columns))[:, None]
     return TargetSchedule(columns, rows, weights)
 
 
