@@ -421,7 +421,10 @@ def run_backtest(
         synthetic=data.synthetic,
     )
     holdings = pd.DataFrame(
-        output.holdings, index=sessions, columns=[data.symbols[c] for c in columns]
+        output.holdings,
+        index=sessions,
+        columns=[data.symbols[c] for c in columns],
+        copy=False,  # the simulator's fresh array, used nowhere else
     )
     return BacktestResult(
         equity=pd.Series(output.equity, index=sessions, name="equity"),

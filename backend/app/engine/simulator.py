@@ -202,19 +202,12 @@ def simulate(
     # Without fees every fee array is zeros, and their sums (0.0) need not be taken.
     charges_fees = settings.fee_model != "none"
 
-    def fill(
-        sells: np.ndarray,
-        sell_quantity: np.ndarray,
-        buys: np.ndarray,
-        buy_quantity: np.ndarray,
-        price_row: np.ndarray,
-        row: int,
-        decided_row: int,
-    ) -> None:
-        """Fill the orders (assets ascending, quantities < 0 for sells, > 0 for buys) at
-        ``price_row``: the sells first, then the buys, scaled down to the cash left if they
-        cost more."""
+    def fill(orders: tuple, price_row: np.ndarray, row: int) -> None:
+        """Fill ``orders`` = (sells, their quantities < 0, buys, their quantities > 0, decision
+        row), assets ascending, at ``price_row``: the sells first, then the buys, scaled down
+        to the cash left if they cost more."""
         nonlocal cash, total_fees
+        sells, sell_quantity, buys, buy_quantity, decided_row = orders
         if sells.size == 0 and buys.size == 0:
             return
         if sells.size:
@@ -305,7 +298,7 @@ def simulate(
             fill_index = fill_at[row]
             if not fill_all_valid[fill_index]:
                 check_fill_prices(pending, fill_price_valid[fill_index], row)
-            fill(*pending[:4], open_price[row], row, pending[4])
+            fill(pending, open_price[row], row)
             pending = None
         decision = decision_at.get(row)
         if decision is not None:
@@ -335,7 +328,7 @@ def simulate(
                     pending = orders
             else:
                 # The decision check above already covered every traded asset at this close.
-                fill(*orders[:4], price, row, row)
+                fill(orders, price, row)
         snapshot_shares[event_index] = shares
         snapshot_cash[event_index] = cash
 
