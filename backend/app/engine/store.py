@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from app.engine.calendar import xnys_sessions
 from app.engine.errors import BacktestInputError
 from app.engine.market import MarketData
+from app.memory import release_free_memory
 
 BARS_FILE = "bars.parquet"
 METADATA_FILE = "metadata.json"
@@ -117,10 +118,10 @@ def read_parquet_store(directory: str | Path) -> MarketData:
     arrays = {name: dense(name, np.nan) for name in (*PRICE_FIELDS, "raw_open", "raw_close")}
     volume, dividends = dense("volume", 0.0), dense("dividend", 0.0)
     split_factor = dense("split_factor", 1.0)
-    # The dense arrays are copies: hand the Arrow buffers back to the OS now. Arrow's
-    # allocator otherwise keeps them (about 200 MB for the demo market) in every worker.
+    # The dense arrays are copies: hand the Arrow buffers back to the OS now; the
+    # allocators otherwise keep them (about 200 MB for the demo market) in every worker.
     table = symbol_column = None
-    pa.default_memory_pool().release_unused()
+    release_free_memory()
     return MarketData(
         sessions=pd.DatetimeIndex(unique_days.astype("datetime64[ns]")),
         symbols=tuple(symbols),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import InvalidRequest
+from app.memory import release_free_memory
 from app.models import RunStatus, TrainJob
 from app.models.common import utcnow
 from app.services.common import (
@@ -155,6 +156,8 @@ def import_scores(
     except ScoresValidationError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise InvalidRequest(str(exc), ("file",)) from exc
+    finally:
+        release_free_memory()  # the parsed file can be hundreds of MB of temporaries
     try:
         job = create_train_job(
             session,

@@ -10,6 +10,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from app.memory import release_free_memory
+
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +63,8 @@ def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
         log.error("backtest %s crashed:\n%s", run_id, traceback.format_exc())
         return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+    finally:
+        release_free_memory()
 
 
 def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +89,8 @@ def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
         log.error("train job %s crashed:\n%s", job_id, traceback.format_exc())
         return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+    finally:
+        release_free_memory()
 
 
 def _write_json_atomic(path: Path, document: Any) -> None:

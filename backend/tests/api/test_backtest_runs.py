@@ -1,0 +1,120 @@
+"""Backtests posted to the API execute on the workers: completed with metrics and artifacts,
+or failed with a reason that names the problem."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+WINDOW = {"backtest_start": "2020-01-02", "backtest_end": "2021-06-30"}
+
+
+def run_to_end(client, algorithm: dict, timeout: float = 60) -> dict:
+    created = client.post(
+        "/api/backtests", json={"project_id": 18, "params": {"algorithm_parameters": algorithm}}
+    )
+    assert created.status_code == 201, created.text
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/backtests/{created.json()['id']}").json()
+        if run["status"] in {"completed", "failed", "canceled"}:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(run)
+
+
+def test_completed_run_has_metrics_statistics_and_artifacts(market_client, seeded):
+    run = run_to_end(
+        market_client, {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, **WINDOW}
+    )
+    assert run["status"] == "completed", run["error"]
+    metrics = run["metrics"]
+    assert {"cagr", "max_drawdown", "sharpe", "total_orders", "total_fees"} <= set(metrics)
+    assert metrics["synthetic"] is True
+    assert metrics["statistics"]["Total Orders"] == "1"
+    listed = market_client.get("/api/backtests", params={"status": "completed"}).json()
+    assert run["id"] in [item["id"] for item in listed["items"]]
+    equity = market_client.get(f"/api/backtests/{run['id']}/equity").json()["items"]
+    assert equity[0]["date"] >= WINDOW["backtest_start"]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "needle"),
+    [
+        ({"strategy": "moonshot"}, "unknown strategy"),
+        ({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "lever": 3}, "lever"),
+        ({"strategy": "set_holdings", "holdings": {"NOPE": 1.0}, **WINDOW}, "NOPE"),
+        ({"strategy": "set_holdings", "holdings": {"SPY": 0.8, "TLT": 0.5}, **WINDOW}, "leverage"),
+        (
+            {
+                "strategy": "set_holdings",
+                "holdings": {"SPY": 1.0},
+                "backtest_start": "2021-06-30",
+                "backtest_end": "2020-01-02",
+            },
+            "backtest_start",
+        ),
+        (
+            {
+                "strategy": "set_holdings",
+                "holdings": {"SPY": 1.0},
+                "backtest_start": "1990-01-02",
+                "backtest_end": "1991-01-02",
+            },
+            "outside",
+        ),
+        (
+            {"strategy": "ml_score_vol_target", "score_csv_path": "/etc/passwd", **WINDOW},
+            "outside the allowed file roots",
+        ),
+        (
+            {"strategy": "ml_score_vol_target", "score_csv_path": "../../../etc/passwd", **WINDOW},
+            "outside the allowed file roots",
+        ),
+        (
+            {"strategy": "ml_score_vol_target", "score_csv_path": "missing.csv", **WINDOW},
+            "missing.csv",
+        ),
+        (
+            {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "initial_cash": -5, **WINDOW},
+            "initial_cash",
+        ),
+    ],
+)
+def test_bad_backtests_fail_with_a_reason(market_client, seeded, algorithm, needle):
+    run = run_to_end(market_client, algorithm)
+    assert run["status"] == "failed"
+    assert needle in run["error"], run["error"]
+    assert "Traceback" not in run["error"]
+
+
+def test_scores_file_problems_fail_with_a_reason(market_client, seeded, market_settings):
+    bad = Path(market_settings.data_dir) / "bad-scores.csv"
+    bad.write_text("day,ticker,value\n2020-01-02,S0001,1\n")
+    try:
+        run = run_to_end(
+            market_client,
+            {"strategy": "ml_score_vol_target", "score_csv_path": str(bad), **WINDOW},
+        )
+    finally:
+        bad.unlink()
+    assert run["status"] == "failed"
+    assert "column" in run["error"]
+
+
+def test_a_failed_run_does_not_stop_the_worker(market_client, seeded):
+    failed = run_to_end(market_client, {"strategy": "moonshot"})
+    ok = run_to_end(market_client, {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, **WINDOW})
+    assert failed["status"] == "failed" and ok["status"] == "completed"
+    result = json.loads(
+        (
+            Path(market_client.app.state.settings.artifacts_dir)
+            / "backtests"
+            / str(ok["id"])
+            / "result.json"
+        ).read_text()
+    )
+    assert result["statistics"]["Total Orders"] == "1"
