@@ -96,8 +96,9 @@ def read_parquet_store(directory: str | Path) -> MarketData:
         )
     metadata_path = directory / METADATA_FILE
     metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
-    table = pq.read_table(bars_path)
-    symbol_column = table.column("symbol").combine_chunks()
+    bars = pq.ParquetFile(bars_path)
+    keys = bars.read(columns=["symbol", "session"])
+    symbol_column = keys.column("symbol").combine_chunks()
     if isinstance(symbol_column, pa.DictionaryArray):
         symbols = [str(s) for s in symbol_column.dictionary.to_pylist()]
         col_index = symbol_column.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -106,22 +107,22 @@ def read_parquet_store(directory: str | Path) -> MarketData:
             symbol_column.to_numpy(zero_copy_only=False), return_inverse=True
         )
         symbols = [str(s) for s in symbols]
-    session_days = table.column("session").to_numpy().astype("datetime64[D]")
+    session_days = keys.column("session").to_numpy().astype("datetime64[D]")
     unique_days, row_index = np.unique(session_days, return_inverse=True)
     shape = (len(unique_days), len(symbols))
+    keys = symbol_column = None
 
     def dense(name: str, fill: float) -> np.ndarray:
+        # One column at a time, its Arrow buffers handed back before the next: a worker's
+        # peak stays near the dense arrays themselves instead of arrays + whole table.
         out = np.full(shape, fill)
-        out[row_index, col_index] = table.column(name).to_numpy()
+        out[row_index, col_index] = bars.read(columns=[name]).column(0).to_numpy()
+        release_free_memory()
         return out
 
     arrays = {name: dense(name, np.nan) for name in (*PRICE_FIELDS, "raw_open", "raw_close")}
     volume, dividends = dense("volume", 0.0), dense("dividend", 0.0)
     split_factor = dense("split_factor", 1.0)
-    # The dense arrays are copies: hand the Arrow buffers back to the OS now; the
-    # allocators otherwise keep them (about 200 MB for the demo market) in every worker.
-    table = symbol_column = None
-    release_free_memory()
     return MarketData(
         sessions=pd.DatetimeIndex(unique_days.astype("datetime64[ns]")),
         symbols=tuple(symbols),
