@@ -7,6 +7,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -185,29 +186,31 @@ def equity_curve(session: Session, run_id: int) -> list[dict[str, Any]]:
     artifact, each point with its drawdown: the fall from the running peak as a positive
     fraction (:func:`app.engine.statistics.drawdown_series`, the same formula as the run's
     ``max_drawdown``)."""
-    import csv
-    from pathlib import Path
-
-    import numpy as np
-
     from app.engine.statistics import drawdown_series
     from app.errors import NotFound
 
     run = get_run(session, run_id)
     if run.status != RunStatus.completed:
         raise NotFound(f"backtest run {run_id} is {run.status.value}; it has no equity curve yet")
+    equity = equity_artifact(run)
+    if equity is None:
+        raise NotFound(f"backtest run {run_id} has no equity curve artifact")
+    drawdowns = drawdown_series(equity.to_numpy())
+    return [
+        {"date": day.strftime("%Y-%m-%d"), "equity": float(value), "drawdown": float(drawdown)}
+        for day, value, drawdown in zip(equity.index, equity.to_numpy(), drawdowns, strict=True)
+    ]
+
+
+def equity_artifact(run: BacktestRun):
+    """The run's daily equity (a pandas Series by date) from its ``equity.csv`` artifact, or
+    None when the run has none."""
+    import pandas as pd
+
     path = Path(run.artifact_dir) / "equity.csv" if run.artifact_dir else None
     if path is None or not path.is_file():
-        raise NotFound(f"backtest run {run_id} has no equity curve artifact")
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [(row["date"][:10], float(row["equity"])) for row in csv.DictReader(handle)]
-    if not rows:
-        return []
-    drawdowns = drawdown_series(np.array([equity for _, equity in rows]))
-    return [
-        {"date": date, "equity": equity, "drawdown": float(drawdown)}
-        for (date, equity), drawdown in zip(rows, drawdowns, strict=True)
-    ]
+        return None
+    return pd.read_csv(path, parse_dates=["date"], index_col="date").iloc[:, 0]
 
 
 def import_lean_result(

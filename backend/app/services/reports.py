@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.models import BacktestRun, Optimization, RunStatus, TrainJob
 from app.services import optimizations as optimization_service
+from app.services.backtests import equity_artifact
 
 MARKER = "<!-- stocklean optimization-id: {id} -->"
 
@@ -100,7 +101,7 @@ def _params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value:g}" for name, value in params.items())
 
 
-def _report_stem(session: Session, sweep: Optimization, settings: Settings) -> str:
+def _report_stem(sweep: Optimization, settings: Settings) -> str:
     if sweep.report_path:
         return Path(sweep.report_path).name.removesuffix(".md")
     day = (sweep.finished_at or sweep.created_at or dt.datetime.now(dt.UTC)).date()
@@ -117,7 +118,7 @@ def ensure_report(
     """Write (or rewrite) the sweep's report and chart and return their paths. The Chinese
     report's path is stored on the sweep."""
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    stem = _report_stem(session, sweep, settings)
+    stem = _report_stem(sweep, settings)
     markdown_path = settings.reports_dir / (f"{stem}.md" if lang == "zh" else f"{stem}.{lang}.md")
     chart_path = settings.reports_dir / f"{stem}.png"
     context = _collect(session, sweep)
@@ -277,13 +278,7 @@ def render_markdown(context: dict[str, Any], chart_name: str, lang: str) -> str:
 
 
 def _equity(run: BacktestRun | None) -> pd.Series | None:
-    if run is None or not run.artifact_dir:
-        return None
-    path = Path(run.artifact_dir) / "equity.csv"
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path, parse_dates=["date"], index_col="date")
-    return frame.iloc[:, 0]
+    return None if run is None else equity_artifact(run)
 
 
 def _write_chart(context: dict[str, Any], path: Path) -> None:
