@@ -17,6 +17,7 @@ from app.errors import Conflict, InvalidRequest
 from app.models import METRIC_COLUMNS, BacktestRun, RunStatus, TrainJob, can_transition
 from app.models.common import utcnow
 from app.services.common import (
+    fail_running,
     finish_running,
     get_or_404,
     insert,
@@ -166,14 +167,7 @@ def record_success(
 
 
 def record_failure(session: Session, run_id: int, *, reason: str) -> bool:
-    return finish_running(
-        session,
-        BacktestRun,
-        run_id,
-        status=RunStatus.failed,
-        error=reason[:4000],
-        finished_at=utcnow(),
-    )
+    return fail_running(session, BacktestRun, run_id, reason)
 
 
 def requeue_interrupted_runs(session: Session) -> int:

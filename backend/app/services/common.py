@@ -12,6 +12,8 @@ from app.db import Base
 from app.errors import NotFound
 
 ModelT = TypeVar("ModelT", bound=Base)
+# A failure's reason is for people; a pathological one (a huge traceback) is cut here.
+MAX_ERROR_CHARS = 4000
 
 
 def get_or_404(session: Session, model: type[ModelT], object_id: int, *, label: str) -> ModelT:
@@ -87,6 +89,21 @@ def finish_running(session: Session, model: type[Base], object_id: int, **values
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def fail_running(session: Session, model: type[Base], object_id: int, reason: str) -> bool:
+    """Mark a running job failed with a readable ``reason`` (see :func:`finish_running`)."""
+    from app.models import RunStatus
+    from app.models.common import utcnow
+
+    return finish_running(
+        session,
+        model,
+        object_id,
+        status=RunStatus.failed,
+        error=reason[:MAX_ERROR_CHARS],
+        finished_at=utcnow(),
+    )
 
 
 def requeue_running(session: Session, model: type[Base], **reset: Any) -> int:

@@ -18,6 +18,7 @@ from app.memory import release_free_memory
 from app.models import RunStatus, TrainJob
 from app.models.common import utcnow
 from app.services.common import (
+    fail_running,
     finish_running,
     get_or_404,
     insert,
@@ -104,14 +105,7 @@ def record_train_success(
 
 
 def record_train_failure(session: Session, job_id: int, *, reason: str) -> bool:
-    return finish_running(
-        session,
-        TrainJob,
-        job_id,
-        status=RunStatus.failed,
-        error=reason[:4000],
-        finished_at=utcnow(),
-    )
+    return fail_running(session, TrainJob, job_id, reason)
 
 
 def requeue_interrupted_train_jobs(session: Session) -> int:
