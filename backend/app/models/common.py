@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum
 from sqlalchemy.dialects.postgresql import JSONB
@@ -67,7 +66,3 @@ def status_column_type(enum_cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
-
-
-def as_json_dict(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -494,10 +494,6 @@ def advance_sweeps(session: Session) -> list[int]:
             finished.append(sweep.id)
     session.flush()
     return finished
-
-
-def has_active_sweeps(session: Session) -> bool:
-    return bool(session.execute(select(exists().where(Optimization.status.in_(ACTIVE)))).scalar())
 
 
 def cancel_optimization(session: Session, optimization_id: int) -> Optimization:

@@ -203,33 +203,6 @@ class LocalWorkerPool:
                 sweep = session.get(Optimization, sweep_id)
                 sweep.error = f"report not written: {type(exc).__name__}: {exc}"
 
-    def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Tests and the CLI: tick until nothing is queued or in flight (or timeout)."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._inflight and not self._has_pending_work():
-                return True
-            self._wake.set()
-            time.sleep(0.02)
-        return False
-
-    def _has_pending_work(self) -> bool:
-        from sqlalchemy import func, select
-
-        from app.models import BacktestRun, RunStatus, TrainJob
-
-        with session_scope(self.session_factory) as session:
-            active = (RunStatus.queued, RunStatus.running)
-            runs = session.execute(
-                select(func.count()).where(BacktestRun.status.in_(active))
-            ).scalar_one()
-            jobs = session.execute(
-                select(func.count()).where(TrainJob.status.in_(active))
-            ).scalar_one()
-            return bool(runs or jobs or optimization_service.has_active_sweeps(session))
-
 
 def make_worker(settings: Settings, session_factory: sessionmaker[Session]):
     if settings.worker_mode == "off":
