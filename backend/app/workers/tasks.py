@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,31 +41,40 @@ def warm_up(data_source: str, data_dir: str) -> None:
         log.debug("warm-up could not load market data", exc_info=True)
 
 
+def _outcome(label: str, work: Callable[[], dict[str, Any]], readable: tuple[type, ...]):
+    """Run ``work`` and wrap it as an outcome: ``{"ok": True, **result}``; a ``readable``
+    error (bad input) becomes ``{"ok": False, "error": its message}``; anything else is a bug,
+    logged with its traceback and reported as an internal error, and the worker stays alive.
+    Freed memory goes back to the OS either way."""
+    try:
+        return {"ok": True, **work()}
+    except (*readable, _MarketUnavailable) as exc:
+        return {"ok": False, "error": str(exc)}
+    except Exception as exc:
+        log.error("%s crashed:\n%s", label, traceback.format_exc())
+        return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+    finally:
+        release_free_memory()
+
+
 def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
     """Run one backtest. ``job``: run_id, algorithm_parameters, data_source, data_dir,
     artifacts_dir, file_roots. Returns ``{"ok": True, "metrics", "artifact_dir"}`` or
     ``{"ok": False, "error": reason}``; never raises for bad input."""
     from app.engine import BacktestInputError, run_backtest
 
-    run_id = job["run_id"]
-    try:
+    def work() -> dict[str, Any]:
         data = _market(job)
         roots = [Path(root) for root in job["file_roots"]] if job.get("file_roots") else None
         result = run_backtest(job["algorithm_parameters"], data, file_roots=roots)
-        artifact_dir = Path(job["artifacts_dir"]) / "backtests" / str(run_id)
+        artifact_dir = Path(job["artifacts_dir"]) / "backtests" / str(job["run_id"])
         artifact_dir.mkdir(parents=True, exist_ok=True)
         _write_json_atomic(artifact_dir / "result.json", result.to_lean_result())
         result.equity.rename("equity").to_csv(artifact_dir / "equity.csv", index_label="date")
-        metrics = dict(result.metrics)
-        metrics["statistics"] = dict(result.statistics)
-        return {"ok": True, "metrics": metrics, "artifact_dir": str(artifact_dir)}
-    except (BacktestInputError, _MarketUnavailable) as exc:
-        return {"ok": False, "error": str(exc)}
-    except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
-        log.error("backtest %s crashed:\n%s", run_id, traceback.format_exc())
-        return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
-    finally:
-        release_free_memory()
+        metrics = {**result.metrics, "statistics": dict(result.statistics)}
+        return {"metrics": metrics, "artifact_dir": str(artifact_dir)}
+
+    return _outcome(f"backtest {job['run_id']}", work, (BacktestInputError,))
 
 
 def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -73,24 +83,17 @@ def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
     ``{"ok": False, "error"}``."""
     from app.ml.training import TrainInputError, TrainParams, train_walk_forward
 
-    job_id = job["job_id"]
-    try:
-        data = _market(job)
-        out_dir = Path(job["artifacts_dir"]) / "train_jobs" / str(job_id)
-        output = train_walk_forward(data, TrainParams.from_mapping(job["params"]), out_dir)
+    def work() -> dict[str, Any]:
+        out_dir = Path(job["artifacts_dir"]) / "train_jobs" / str(job["job_id"])
+        params = TrainParams.from_mapping(job["params"])
+        output = train_walk_forward(_market(job), params, out_dir)
         return {
-            "ok": True,
             "scores_path": str(output.scores_path),
             "metrics": output.metrics,
             "artifact_dir": str(out_dir),
         }
-    except (TrainInputError, _MarketUnavailable) as exc:
-        return {"ok": False, "error": str(exc)}
-    except Exception as exc:  # a bug, not bad input: keep the worker alive, say what broke
-        log.error("train job %s crashed:\n%s", job_id, traceback.format_exc())
-        return {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
-    finally:
-        release_free_memory()
+
+    return _outcome(f"train job {job['job_id']}", work, (TrainInputError,))
 
 
 def _write_json_atomic(path: Path, document: Any) -> None:
