@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from app.cli.common import CommandError
@@ -83,7 +84,7 @@ def score(args: argparse.Namespace) -> int:
     top = {
         "constraint_met": ranking.constraint_met,
         "objective": {"metric": args.metric, "direction": "max"},
-        "items": [{**item.__dict__, "params": entries[item.run_id]} for item in ranking.items],
+        "items": [{**asdict(item), "params": entries[item.run_id]} for item in ranking.items],
         "failed": [{"run_id": run_id, "error": error} for run_id, error in ranking.failed],
         "missing": sorted(set(entries) - known),
     }

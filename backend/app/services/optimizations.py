@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -396,6 +396,11 @@ def rank_sweep(
     )
 
 
+def stored_params(params: dict[str, str]) -> dict[str, float]:
+    """A trial's stored decimal strings as the numbers the API shows."""
+    return {name: float(Decimal(value)) for name, value in params.items()}
+
+
 def trial_params_by_run(session: Session, optimization_id: int) -> dict[int, tuple[int, dict]]:
     rows = session.execute(
         select(OptimizationTrial.run_id, OptimizationTrial.id, OptimizationTrial.params).where(
@@ -428,7 +433,7 @@ def list_trials(session: Session, optimization: Optimization) -> list[dict[str, 
         {
             "id": trial.id,
             "trial_index": trial.trial_index,
-            "params": {name: float(Decimal(value)) for name, value in trial.params.items()},
+            "params": stored_params(trial.params),
             "source": trial.source,
             "run_id": trial.run_id,
             "status": "pending" if status is None else RunStatus(status).value,
@@ -559,20 +564,7 @@ def top_trials(session: Session, optimization: Optimization, n: int) -> dict[str
     items = []
     for item in ranking.items:
         trial_id, params = by_run.get(item.run_id, (None, {}))
-        items.append(
-            {
-                "rank": item.rank,
-                "trial_id": trial_id,
-                "run_id": item.run_id,
-                "cagr": item.cagr,
-                "max_drawdown": item.max_drawdown,
-                "sharpe": item.sharpe,
-                "objective": item.objective,
-                "feasible": item.feasible,
-                "violation": item.violation,
-                "params": {name: float(Decimal(value)) for name, value in params.items()},
-            }
-        )
+        items.append({**asdict(item), "trial_id": trial_id, "params": stored_params(params)})
     return {
         "constraint_met": ranking.constraint_met,
         "objective": optimization.spec.get("objective"),
