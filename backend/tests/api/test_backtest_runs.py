@@ -4,10 +4,10 @@ or failed with a reason that names the problem."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
+from polling import wait_until_final
 
 WINDOW = {"backtest_start": "2020-01-02", "backtest_end": "2021-06-30"}
 
@@ -17,13 +17,7 @@ def run_to_end(client, algorithm: dict, timeout: float = 60) -> dict:
         "/api/backtests", json={"project_id": 18, "params": {"algorithm_parameters": algorithm}}
     )
     assert created.status_code == 201, created.text
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/api/backtests/{created.json()['id']}").json()
-        if run["status"] in {"completed", "failed", "canceled"}:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(run)
+    return wait_until_final(client, f"/api/backtests/{created.json()['id']}", timeout)
 
 
 def test_completed_run_has_metrics_statistics_and_artifacts(market_client, seeded):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from polling import wait_until_final
 
 SEED_BODY = {
     "baseline_run_id": 615,
@@ -16,14 +17,8 @@ SEED_BODY = {
 }
 
 
-def wait_for(client, optimization_id: int, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/optimizations/{optimization_id}").json()
-        if body["status"] in {"completed", "failed", "canceled"}:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"optimization {optimization_id} did not finish: {body}")
+def wait_for(client, optimization_id: int) -> dict:
+    return wait_until_final(client, f"/api/optimizations/{optimization_id}")
 
 
 def test_seed_sweep_runs_to_completion_and_ranks(market_client, seeded, market_settings):

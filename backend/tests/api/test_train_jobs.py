@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from polling import wait_until_final
 
 
 @pytest.fixture
@@ -12,14 +11,8 @@ def project(market_client) -> int:
     return market_client.post("/api/projects", json={"name": "ml"}).json()["id"]
 
 
-def wait_job(client, job_id: int, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/ml/train-jobs/{job_id}").json()
-        if body["status"] in {"completed", "failed", "canceled"}:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(body)
+def wait_job(client, job_id: int) -> dict:
+    return wait_until_final(client, f"/api/ml/train-jobs/{job_id}")
 
 
 def test_train_job_runs_walk_forward_and_its_scores_drive_a_backtest(market_client, project):
@@ -52,12 +45,7 @@ def test_train_job_runs_walk_forward_and_its_scores_drive_a_backtest(market_clie
             "params": {"pipeline_train_job_id": job["id"], "algorithm_parameters": algorithm},
         },
     ).json()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        run = market_client.get(f"/api/backtests/{run['id']}").json()
-        if run["status"] in {"completed", "failed"}:
-            break
-        time.sleep(0.1)
+    run = wait_until_final(market_client, f"/api/backtests/{run['id']}")
     assert run["status"] == "completed", run["error"]
     assert run["metrics"]["total_orders"] > 0
 

@@ -1,0 +1,20 @@
+"""Waiting for work the server's workers do."""
+
+from __future__ import annotations
+
+import time
+
+FINAL = {"completed", "failed", "canceled"}
+
+
+def wait_until_final(client, path: str, timeout: float = 120.0, poll: float = 0.05) -> dict:
+    """GET ``path`` until its ``status`` is final and return that body; fail after
+    ``timeout`` seconds with the last body seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(path).json()
+        if body["status"] in FINAL:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} did not finish in {timeout} s: {body}")
+        time.sleep(poll)
