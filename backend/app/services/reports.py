@@ -112,25 +112,49 @@ def _report_stem(sweep: Optimization, settings: Settings) -> str:
     return stem
 
 
+def _written_after(path: Path, moments: list[dt.datetime | None]) -> bool:
+    if not path.is_file():
+        return False
+    written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    # SQLite hands timestamps back without a zone; they are stored in UTC.
+    return all(
+        written >= (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+        for moment in moments
+        if moment is not None
+    )
+
+
 def ensure_report(
     session: Session, sweep: Optimization, settings: Settings, *, lang: str = "zh"
 ) -> WrittenReport:
-    """Write (or rewrite) the sweep's report and chart and return their paths. The Chinese
-    report's path is stored on the sweep."""
+    """The sweep's report and chart, written unless the files on disk already describe the
+    finished sweep (written after it and its baseline run finished). The Chinese report's
+    path is stored on the sweep."""
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     stem = _report_stem(sweep, settings)
     markdown_path = settings.reports_dir / (f"{stem}.md" if lang == "zh" else f"{stem}.{lang}.md")
     chart_path = settings.reports_dir / f"{stem}.png"
+    baseline = session.get(BacktestRun, sweep.baseline_run_id)
+    finished = [sweep.finished_at, baseline.finished_at if baseline else None]
+    if sweep.status.is_final and all(
+        _written_after(p, finished) for p in (markdown_path, chart_path)
+    ):
+        _store_report_path(session, sweep, markdown_path, lang)
+        return WrittenReport(markdown_path, chart_path)
     context = _collect(session, sweep)
     _write_chart(context, chart_path)
     markdown = render_markdown(context, chart_path.name, lang)
     tmp = markdown_path.with_suffix(".tmp")
     tmp.write_text(markdown, encoding="utf-8")
     tmp.replace(markdown_path)
-    if lang == "zh" and sweep.report_path != str(markdown_path):
-        sweep.report_path = str(markdown_path)
-        session.flush()
+    _store_report_path(session, sweep, markdown_path, lang)
     return WrittenReport(markdown_path, chart_path)
+
+
+def _store_report_path(session: Session, sweep: Optimization, path: Path, lang: str) -> None:
+    if lang == "zh" and sweep.report_path != str(path):
+        sweep.report_path = str(path)
+        session.flush()
 
 
 def _collect(session: Session, sweep: Optimization) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from polling import wait_until_final
@@ -56,8 +57,15 @@ def test_seed_sweep_runs_to_completion_and_ranks(market_client, seeded, market_s
         assert algorithm["max_exposure"] == item["params"]["max_exposure"]
         assert run["metrics"]["statistics"]["Compounding Annual Return"].endswith("%")
 
+    deadline = time.monotonic() + 30  # the dispatcher writes the report after completing
+    while not market_client.get(f"/api/optimizations/{sweep['id']}").json()["report_path"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    written = Path(market_client.get(f"/api/optimizations/{sweep['id']}").json()["report_path"])
+    written_at = written.stat().st_mtime_ns
     report = market_client.get(f"/api/optimizations/{sweep['id']}/report")
     assert report.status_code == 200
+    assert written.stat().st_mtime_ns == written_at  # a finished sweep's report is not redrawn
     assert "# 项目18 训练120优化回测报告" in report.text
     assert "VGSH" in report.text and "SYNTHETIC" in report.text
     english = market_client.get(f"/api/optimizations/{sweep['id']}/report", params={"lang": "en"})
