@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     celery_result_backend: str = "redis://127.0.0.1:6379/1"
+    # The queue the server sends to and `stocklean worker` consumes by default.
+    celery_queue: str = "stocklean"
+    # A Celery worker renews the lease of every task it holds every lease/3 seconds; the
+    # server re-sends a run whose lease ran out (its worker died). See app.workers.leases.
+    worker_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # A run whose worker died is started again up to this many times in all, then failed.
+    max_attempts: int = Field(default=3, ge=1, le=100)
 
     @field_validator("api_token")
     @classmethod

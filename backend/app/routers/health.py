@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from app import __version__
@@ -10,12 +10,17 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health")
-def health(session: ReadSessionDep, settings: SettingsDep) -> dict:
+def health(request: Request, session: ReadSessionDep, settings: SettingsDep) -> dict:
     session.execute(text("SELECT 1"))
-    return {
+    body = {
         "status": "ok",
         "version": __version__,
         "database": session.get_bind().dialect.name,
         "data_source": settings.data_source,
         "worker_mode": settings.worker_mode,
     }
+    if settings.worker_mode == "celery":
+        # Workers that consume this server's queue and answer a broadcast within a second.
+        body["celery_queue"] = settings.celery_queue
+        body["workers"] = request.app.state.worker.workers_answering()
+    return body

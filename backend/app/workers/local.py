@@ -1,37 +1,59 @@
-"""The local worker pool: a dispatcher thread in the server process that claims queued jobs
-from the database and runs them in a process pool (CPU-bound work stays off the event loop).
+"""The dispatcher: a thread in the server process that claims queued jobs from the database,
+hands them to an executor (a local process pool, or Celery workers) and records outcomes.
 
 The seam: the dispatcher only talks to services (claim, record) and to functions of plain
-data in ``app.workers.tasks``. A distributed engine replaces the pool by sending the same
-``tasks`` functions to Celery workers; the services do not change.
+data in ``app.workers.tasks``; executors (``app.workers.executors``) only run them.
+
+Faults it survives (DESIGN §3):
+- a dead worker process (pool child killed, Celery worker gone): the job is started again,
+  at most ``max_attempts`` times in all; Celery workers are watched through leases
+  (``app.workers.heartbeat``) since a Redis broker returns their tasks only after an hour;
+- a server restart: every ``running`` job is reconciled with what is really executing —
+  Celery tasks sent before are adopted and waited for (never sent twice); local work died
+  with the old server and is queued again;
+- a database that restarts or drops the connection: an outcome not stored is kept and
+  stored on a later tick; a claim whose commit was lost is found by the same reconciliation.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
+from app.models import BacktestRun, TrainJob
+from app.models.common import utcnow
 from app.services import backtests as backtest_service
 from app.services import optimizations as optimization_service
+from app.services import run_tasks
 from app.services import train_jobs as train_job_service
-from app.workers import tasks
+from app.workers.executors import LOST_ERRORS, LocalExecutor
 
 log = logging.getLogger(__name__)
 
+LOST_REASON = "the worker process died while running this job"
 
-@dataclass(frozen=True)
-class _Inflight:
-    kind: str  # "backtest" | "train"
+
+@dataclass
+class _Task:
+    kind: run_tasks.Kind
     job_id: int
+    task_id: str
+    future: Any  # concurrent.futures.Future
+
+
+@dataclass
+class _Outcome:
+    task: _Task
+    result: dict[str, Any] | None  # the task's outcome, or None if its worker was lost
+    lost_reason: str | None = None
 
 
 class NullWorker:
@@ -43,6 +65,9 @@ class NullWorker:
 
     def wake(self) -> None: ...
 
+    def workers_answering(self) -> int | None:
+        return None
+
 
 class LocalWorkerPool:
     def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
@@ -52,16 +77,16 @@ class LocalWorkerPool:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._executor: Executor | None = None
-        self._inflight: dict[Future, _Inflight] = {}
+        self._executor: Any = None
+        self._inflight: dict[str, _Task] = {}
+        self._outcomes: list[_Outcome] = []  # finished, not yet stored
+        self._unmarked: list[_Task] = []  # sent, ``sent_at`` not yet stored
+        self._healthy_since: float | None = None
+        self._next_reconcile = 0.0
+        self.reconcile_seconds = min(1.0, settings.worker_lease_seconds / 3)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        with session_scope(self.session_factory) as session:
-            runs = backtest_service.requeue_interrupted_runs(session)
-            jobs = train_job_service.requeue_interrupted_train_jobs(session)
-        if runs or jobs:
-            log.warning("re-queued %d backtest runs and %d train jobs left running", runs, jobs)
         self._executor = self._make_executor()
         self._thread = threading.Thread(target=self._loop, name="stocklean-dispatcher", daemon=True)
         self._thread.start()
@@ -72,27 +97,20 @@ class LocalWorkerPool:
         if self._thread is not None:
             self._thread.join(timeout=30)
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown()
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _make_executor(self) -> Executor:
-        if self.settings.worker_mode == "thread":
-            return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="worker")
+    def workers_answering(self) -> int | None:
+        return self._executor.workers_answering() if self._executor is not None else None
+
+    def _make_executor(self):
         if self.settings.worker_mode == "celery":
             from app.workers.celery_executor import CeleryExecutor
 
-            return CeleryExecutor(
-                self.settings.celery_broker_url, self.settings.celery_result_backend
-            )
-        # spawn, not fork: the server process has threads, and forking those is unsafe.
-        return ProcessPoolExecutor(
-            max_workers=self.concurrency,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=tasks.warm_up,
-            initargs=(self.settings.data_source, str(self.settings.data_dir)),
-        )
+            return CeleryExecutor(self.settings)
+        return LocalExecutor(self.settings)
 
     # -- the dispatcher loop ---------------------------------------------------------------
     def _loop(self) -> None:
@@ -100,30 +118,47 @@ class LocalWorkerPool:
             self._wake.clear()
             try:
                 self.tick()
+                if self._healthy_since is None:
+                    self._healthy_since = time.monotonic()
             except Exception:
-                # A locked or briefly unreachable database must not kill the dispatcher.
+                # A locked, restarting or unreachable database must not kill the dispatcher:
+                # nothing is lost (outcomes wait in memory), the next tick retries.
+                self._healthy_since = None
                 log.exception("dispatcher tick failed; retrying")
             self._wake.wait(self.settings.dispatcher_poll_seconds)
 
     def tick(self) -> None:
-        self._record_finished()
+        self._collect_finished()
+        self._store_outcomes()
+        self._store_sent_marks()
+        if time.monotonic() >= self._next_reconcile:
+            self._reconcile()
+            self._expire_leases()
+            self._next_reconcile = time.monotonic() + self.reconcile_seconds
         with session_scope(self.session_factory) as session:
             finished_sweeps = optimization_service.advance_sweeps(session)
         for sweep_id in finished_sweeps:
             self._write_report(sweep_id)
+        self._claim_and_send()
+
+    def _claim_and_send(self) -> None:
         free = self.concurrency - len(self._inflight)
         if free <= 0:
             return
         with session_scope(self.session_factory) as session:
-            train_jobs = train_job_service.claim_queued_train_jobs(session, min(free, 1))
-        for job in train_jobs:
-            self._submit("train", job.job_id, tasks.execute_train_job, self._train_payload(job))
-        free -= len(train_jobs)
+            jobs = train_job_service.claim_queued_train_jobs(session, min(free, 1))
+            train_tasks = run_tasks.assign_tasks(session, "train", [job.job_id for job in jobs])
+        for job in jobs:
+            self._send("train", job.job_id, train_tasks[job.job_id], self._train_payload(job))
+        free -= len(jobs)
         with session_scope(self.session_factory) as session:
             runs = backtest_service.claim_queued_runs(session, free)
+            run_tasks_ = run_tasks.assign_tasks(session, "backtest", [run.run_id for run in runs])
         for run in runs:
-            self._submit("backtest", run.run_id, tasks.execute_backtest, self._run_payload(run))
+            self._send("backtest", run.run_id, run_tasks_[run.run_id], self._run_payload(run))
+        self._store_sent_marks()
 
+    # -- payloads --------------------------------------------------------------------------
     def _common_payload(self) -> dict[str, Any]:
         return {
             "data_source": self.settings.data_source,
@@ -142,51 +177,147 @@ class LocalWorkerPool:
     def _train_payload(self, job: train_job_service.ClaimedTrainJob) -> dict[str, Any]:
         return {**self._common_payload(), "job_id": job.job_id, "params": job.params}
 
-    def _submit(self, kind: str, job_id: int, fn, payload: dict[str, Any]) -> None:
-        assert self._executor is not None
-        try:
-            future = self._executor.submit(fn, payload)
-        except BrokenProcessPool:
-            self._executor = self._make_executor()
-            future = self._executor.submit(fn, payload)
-        self._inflight[future] = _Inflight(kind, job_id)
+    def _stored_payload(self, session: Session, kind: str, job_id: int) -> dict[str, Any]:
+        """The payload of a job claimed earlier (its task was never sent)."""
+        if kind == "train":
+            job = session.get(TrainJob, job_id)
+            claimed = train_job_service.ClaimedTrainJob(job_id, dict(job.params or {}))
+            return self._train_payload(claimed)
+        run = session.get(BacktestRun, job_id)
+        algorithm = dict((run.params or {}).get("algorithm_parameters") or {})
+        claimed_run = backtest_service.ClaimedRun(job_id, algorithm, run.pipeline_train_job_id)
+        return self._run_payload(claimed_run)
+
+    # -- sending and receiving -------------------------------------------------------------
+    def _send(self, kind: run_tasks.Kind, job_id: int, task_id: str, payload: dict) -> None:
+        future = self._executor.submit(kind, payload, task_id)
+        self._track(kind, job_id, task_id, future)
+        if self._executor.adopts_running:
+            self._unmarked.append(self._inflight[task_id])
+
+    def _track(self, kind: run_tasks.Kind, job_id: int, task_id: str, future) -> None:
+        self._inflight[task_id] = _Task(kind, job_id, task_id, future)
         future.add_done_callback(lambda _f: self._wake.set())
 
-    def _record_finished(self) -> None:
-        for future in [f for f in self._inflight if f.done()]:
-            item = self._inflight.pop(future)
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:
-                outcome = {"ok": False, "error": "the worker process died while running this job"}
-                self._executor = self._make_executor()
-            except Exception as exc:
-                outcome = {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"}
+    def _store_sent_marks(self) -> None:
+        while self._unmarked:
+            task = self._unmarked[0]
             with session_scope(self.session_factory) as session:
-                self._record(session, item, outcome)
+                run_tasks.mark_sent(session, task.kind, task.job_id, task.task_id)
+            self._unmarked.pop(0)
+
+    def _collect_finished(self) -> None:
+        for task_id, task in list(self._inflight.items()):
+            if not task.future.done():
+                continue
+            del self._inflight[task_id]
+            try:
+                self._outcomes.append(_Outcome(task, task.future.result()))
+            except LOST_ERRORS:
+                self._outcomes.append(_Outcome(task, None, LOST_REASON))
+            except Exception as exc:
+                error = f"internal error: {type(exc).__name__}: {exc}"
+                self._outcomes.append(_Outcome(task, {"ok": False, "error": error}))
+
+    def _store_outcomes(self) -> None:
+        """Store finished outcomes, oldest first; one that cannot be stored now (the
+        database is away) stays in the list for the next tick."""
+        while self._outcomes:
+            outcome = self._outcomes[0]
+            task = outcome.task
+            with session_scope(self.session_factory) as session:
+                if outcome.lost_reason is not None:
+                    verdict = run_tasks.retry_lost(
+                        session,
+                        task.kind,
+                        task.job_id,
+                        task.task_id,
+                        outcome.lost_reason,
+                        self.settings.max_attempts,
+                    )
+                    log.warning("%s %s: worker lost; %s", task.kind, task.job_id, verdict)
+                elif run_tasks.holds_task(session, task.kind, task.job_id, task.task_id):
+                    self._record(session, task, outcome.result)
+            self._outcomes.pop(0)
+            self._executor.release(task.task_id)
 
     @staticmethod
-    def _record(session: Session, item: _Inflight, outcome: dict[str, Any]) -> None:
-        if item.kind == "backtest":
+    def _record(session: Session, task: _Task, outcome: dict[str, Any]) -> None:
+        if task.kind == "backtest":
             if outcome["ok"]:
                 backtest_service.record_success(
                     session,
-                    item.job_id,
+                    task.job_id,
                     metrics=outcome["metrics"],
                     artifact_dir=outcome["artifact_dir"],
                 )
             else:
-                backtest_service.record_failure(session, item.job_id, reason=outcome["error"])
+                backtest_service.record_failure(session, task.job_id, reason=outcome["error"])
         elif outcome["ok"]:
             train_job_service.record_train_success(
                 session,
-                item.job_id,
+                task.job_id,
                 scores_path=outcome["scores_path"],
                 metrics=outcome["metrics"],
                 artifact_dir=outcome["artifact_dir"],
             )
         else:
-            train_job_service.record_train_failure(session, item.job_id, reason=outcome["error"])
+            train_job_service.record_train_failure(session, task.job_id, reason=outcome["error"])
+
+    # -- reconciliation: the database's running jobs against what really executes ---------
+    def _reconcile(self) -> None:
+        with session_scope(self.session_factory) as session:
+            running = run_tasks.running_tasks(session, "train")
+            running += run_tasks.running_tasks(session, "backtest")
+        tracked = set(self._inflight) | {outcome.task.task_id for outcome in self._outcomes}
+        for job in running:
+            if job.task_id in tracked:
+                continue
+            if not self._executor.adopts_running or job.task_id is None:
+                # Local work does not outlive the server that ran it (or the claim's commit
+                # was lost before anything was sent): queue it again.
+                with session_scope(self.session_factory) as session:
+                    if run_tasks.requeue(session, job.kind, job.job_id, job.task_id):
+                        log.warning("%s %s had no live task: re-queued", job.kind, job.job_id)
+            elif job.sent_at is None:
+                # Claimed, but the server stopped before the task reached the broker.
+                with session_scope(self.session_factory) as session:
+                    payload = self._stored_payload(session, job.kind, job.job_id)
+                self._send(job.kind, job.job_id, job.task_id, payload)
+            else:
+                self._track(
+                    job.kind, job.job_id, job.task_id, self._executor.adopt(job.kind, job.task_id)
+                )
+                log.info("%s %s: adopted task %s", job.kind, job.job_id, job.task_id)
+        self._store_sent_marks()
+
+    def _expire_leases(self) -> None:
+        """Re-send (or, after ``max_attempts``, fail) jobs whose worker stopped renewing the
+        lease. Only once this dispatcher has itself been able to read the database for a
+        whole lease: after a database outage or a server restart the workers get a full
+        lease to be heard again."""
+        lease = self.settings.worker_lease_seconds
+        if not self._executor.adopts_running or self._healthy_since is None:
+            return
+        if time.monotonic() - self._healthy_since < lease:
+            return
+        before = utcnow() - timedelta(seconds=lease)
+        with session_scope(self.session_factory) as session:
+            expired = run_tasks.expired_leases(session, "train", before)
+            expired += run_tasks.expired_leases(session, "backtest", before)
+        for job in expired:
+            if self._executor.finished(job.task_id):
+                continue  # the result is there; it is being (or will be) stored
+            reason = f"its worker stopped answering (no heartbeat for {lease:g} s)"
+            with session_scope(self.session_factory) as session:
+                verdict = run_tasks.retry_lost(
+                    session, job.kind, job.job_id, job.task_id, reason, self.settings.max_attempts
+                )
+            self._inflight.pop(job.task_id, None)
+            self._executor.abandon(job.task_id)
+            log.warning(
+                "%s %s: lease of task %s expired; %s", job.kind, job.job_id, job.task_id, verdict
+            )
 
     def _write_report(self, sweep_id: int) -> None:
         from app.models import Optimization
