@@ -145,6 +145,11 @@ BASELINE_ALGORITHM = {
 @pytest.fixture
 def seeded(engine: Engine, small_market_dir: Path) -> dict[str, int]:
     """Project 18, completed train job 120 (the momentum scores) and baseline run 615."""
+    return seed_project18(engine, small_market_dir)
+
+
+def seed_project18(engine: Engine, small_market_dir: Path) -> dict[str, int]:
+    """The ``seeded`` rows in the database of ``engine`` (any database, migrated)."""
     from app.db import session_scope
     from app.services import backtests, projects, train_jobs
 

@@ -40,6 +40,9 @@ def make_celery(settings: Settings) -> Celery:
         # Results stay until the server stored them (it forgets them then); an hour covers a
         # server restart.
         result_expires=3600,
+        # STARTED in the backend tells a restarted server that a task it cannot prove it
+        # sent did reach a worker (see LocalWorkerPool._reconcile).
+        task_track_started=True,
         broker_connection_retry_on_startup=True,
     )
     app.task(name="stocklean.execute_backtest")(tasks.execute_backtest)

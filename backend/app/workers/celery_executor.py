@@ -69,6 +69,10 @@ class CeleryExecutor:
             log.warning("result backend unreachable checking task %s", task_id, exc_info=True)
             return True  # unknown: do not re-send on a guess; the lease is checked again
 
+    def seen(self, task_id: str) -> bool:
+        """A worker has received the task (it started or finished)."""
+        return AsyncResult(task_id, app=self._celery).state != "PENDING"
+
     def release(self, task_id: str) -> None:
         """The outcome is stored in the database: the backend's copy can go."""
         try:

@@ -62,6 +62,9 @@ class LocalExecutor:
     def finished(self, task_id: str) -> bool:
         return False
 
+    def seen(self, task_id: str) -> bool:
+        return False
+
     def release(self, task_id: str) -> None: ...
 
     def abandon(self, task_id: str) -> None: ...

@@ -279,17 +279,22 @@ class LocalWorkerPool:
                 with session_scope(self.session_factory) as session:
                     if run_tasks.requeue(session, job.kind, job.job_id, job.task_id):
                         log.warning("%s %s had no live task: re-queued", job.kind, job.job_id)
-            elif job.sent_at is None:
-                # Claimed, but the server stopped before the task reached the broker.
+            elif job.sent_at is None and not self._was_received(job):
+                # Claimed, but the server stopped before the task reached the broker (or
+                # just after: a worker that got it would have renewed its lease or started it).
                 with session_scope(self.session_factory) as session:
                     payload = self._stored_payload(session, job.kind, job.job_id)
                 self._send(job.kind, job.job_id, job.task_id, payload)
             else:
-                self._track(
-                    job.kind, job.job_id, job.task_id, self._executor.adopt(job.kind, job.task_id)
-                )
+                future = self._executor.adopt(job.kind, job.task_id)
+                self._track(job.kind, job.job_id, job.task_id, future)
+                if job.sent_at is None:
+                    self._unmarked.append(self._inflight[job.task_id])
                 log.info("%s %s: adopted task %s", job.kind, job.job_id, job.task_id)
         self._store_sent_marks()
+
+    def _was_received(self, job: run_tasks.RunningTask) -> bool:
+        return job.heartbeat_at is not None or self._executor.seen(job.task_id)
 
     def _expire_leases(self) -> None:
         """Re-send (or, after ``max_attempts``, fail) jobs whose worker stopped renewing the
