@@ -4,9 +4,11 @@ PostgreSQL cluster that a test may restart without disturbing the shared server.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,10 +121,8 @@ def stop_worker(worker: Worker) -> None:
 
 
 def kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, 9)
-    except ProcessLookupError:
-        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
 
 
