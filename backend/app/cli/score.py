@@ -7,6 +7,7 @@ import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from app.cli.common import CommandError
 
@@ -92,7 +93,21 @@ def score(args: argparse.Namespace) -> int:
         print(json.dumps(top, indent=2))
         return 0
     console = Console()
-    print_top(console, top, synthetic=False)
+    print_top(console, _as_sweep_top(ranking, top), synthetic=False)
     if top["missing"]:
         console.print(f"runs not in the database: {', '.join(map(str, top['missing']))}")
     return 0
+
+
+def _as_sweep_top(ranking, top: dict[str, Any]):
+    """The manifest's ranking in the shape ``print_top`` reads."""
+    from app.services.sweep_results import FailedTrial, SweepTop, TopEntry
+
+    return SweepTop(
+        constraint_met=ranking.constraint_met,
+        objective=top["objective"],
+        constraints=[],
+        items=[TopEntry(**item, trial_id=None) for item in top["items"]],
+        failed=[FailedTrial(run_id, None, error) for run_id, error in ranking.failed],
+        completed=ranking.completed,
+    )

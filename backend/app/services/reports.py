@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import BacktestRun, Optimization, RunStatus, TrainJob
-from app.services import optimizations as optimization_service
+from app.services import sweep_results
 from app.services.backtests import equity_artifact
 
 MARKER = "<!-- stocklean optimization-id: {id} -->"
@@ -159,11 +159,11 @@ def _store_report_path(session: Session, sweep: Optimization, path: Path, lang: 
 
 def _collect(session: Session, sweep: Optimization) -> dict[str, Any]:
     top_n = int(sweep.spec.get("top_n") or 3)
-    top = optimization_service.top_trials(session, sweep, top_n)
-    trials = optimization_service.list_trials(session, sweep)
+    top = sweep_results.top_trials(session, sweep, top_n)
+    trials = sweep_results.list_trials(session, sweep)
     baseline = session.get(BacktestRun, sweep.baseline_run_id)
     train_job = session.get(TrainJob, sweep.train_job_id)
-    counts = optimization_service.status_counts(session, sweep.id)
+    counts = sweep_results.status_counts(session, sweep.id)
     baseline_algorithm = (baseline.params or {}).get("algorithm_parameters") or {}
     overrides = sweep.spec.get("overrides") or {}
     changes = [
@@ -174,7 +174,7 @@ def _collect(session: Session, sweep: Optimization) -> dict[str, Any]:
     runs = {
         run.id: run
         for run in session.query(BacktestRun).filter(
-            BacktestRun.id.in_([item["run_id"] for item in top["items"]] + [baseline.id])
+            BacktestRun.id.in_([item.run_id for item in top.items] + [baseline.id])
         )
     }
     return {
@@ -216,7 +216,7 @@ def render_markdown(context: dict[str, Any], chart_name: str, lang: str) -> str:
         else t["unchanged"]
     )
     ic = (train_job.metrics or {}).get("ic_mean") if train_job else None
-    unfinished = counts["pending"] + counts["queued"] + counts["running"]
+    unfinished = counts.pending + counts.queued + counts.running
     lines = [
         MARKER.format(id=sweep.id),
         t["title"].format(project=sweep.project_id, train=sweep.train_job_id),
@@ -229,9 +229,9 @@ def render_markdown(context: dict[str, Any], chart_name: str, lang: str) -> str:
         "- "
         + t["count"].format(
             total=sweep.trials_total,
-            completed=counts["completed"],
-            failed=counts["failed"],
-            canceled=counts["canceled"],
+            completed=counts.completed,
+            failed=counts.failed,
+            canceled=counts.canceled,
             unfinished=unfinished,
         ),
         f"- {t['constraint'].format(constraints=constraint_text)}",
@@ -243,41 +243,41 @@ def render_markdown(context: dict[str, Any], chart_name: str, lang: str) -> str:
         "",
         t["top"].format(n=context["top_n"], metric=objective["metric"].upper()),
     ]
-    if top["items"] and not top["constraint_met"]:
+    if top.items and not top.constraint_met:
         lines.append(t["infeasible_note"])
-    if top["items"]:
-        for item in top["items"]:
+    if top.items:
+        for item in top.items:
             lines.append(
-                f"{item['rank']}. run_id={item['run_id']} / CAGR={_percent(item['cagr'])} / "
-                f"DD={_percent(item['max_drawdown'])} / params={_params_text(item['params'])}"
+                f"{item.rank}. run_id={item.run_id} / CAGR={_percent(item.cagr)} / "
+                f"DD={_percent(item.max_drawdown)} / params={_params_text(item.params)}"
             )
         lines += ["", t["table"], "|---|---|---|---|---|---|"]
-        for item in top["items"]:
-            sharpe = "n/a" if item["sharpe"] is None else f"{item['sharpe']:.3f}"
+        for item in top.items:
+            sharpe = "n/a" if item.sharpe is None else f"{item.sharpe:.3f}"
             lines.append(
-                f"| {item['rank']} | {item['run_id']} | {_percent(item['cagr'])} | "
-                f"{_percent(item['max_drawdown'])} | {sharpe} | {_params_text(item['params'])} |"
+                f"| {item.rank} | {item.run_id} | {_percent(item.cagr)} | "
+                f"{_percent(item.max_drawdown)} | {sharpe} | {_params_text(item.params)} |"
             )
     else:
         lines.append(t["none"])
-    feasible_count = sum(1 for trial in context["trials"] if trial["feasible"])
+    feasible_count = sum(1 for trial in context["trials"] if trial.feasible)
     lines += [
         "",
         t["conclusion"],
         "- "
         + t["met"].format(
-            answer=t["yes"].format(n=feasible_count) if top["constraint_met"] else t["no"]
+            answer=t["yes"].format(n=feasible_count) if top.constraint_met else t["no"]
         ),
     ]
-    if top["items"] and top["constraint_met"]:
-        best = top["items"][0]
+    if top.items and top.constraint_met:
+        best = top.items[0]
         lines.append(
             "- "
             + t["recommend"].format(
-                params=_params_text(best["params"]),
-                run=best["run_id"],
-                cagr=_percent(best["cagr"]),
-                dd=_percent(best["max_drawdown"]),
+                params=_params_text(best.params),
+                run=best.run_id,
+                cagr=_percent(best.cagr),
+                dd=_percent(best.max_drawdown),
             )
         )
     else:
@@ -289,9 +289,9 @@ def render_markdown(context: dict[str, Any], chart_name: str, lang: str) -> str:
                 run=baseline.id, cagr=_percent(baseline.cagr), dd=_percent(baseline.max_drawdown)
             )
         )
-    if top["failed"]:
+    if top.failed:
         lines += ["", t["failed"]]
-        lines += [f"- run {failed['run_id']}: {failed['error']}" for failed in top["failed"]]
+        lines += [f"- run {failed.run_id}: {failed.error}" for failed in top.failed]
     lines += [
         "",
         t["chart"],
@@ -313,20 +313,18 @@ def _write_chart(context: dict[str, Any], path: Path) -> None:
 
     sweep: Optimization = context["sweep"]
     top = context["top"]
-    trials = [
-        t for t in context["trials"] if t["cagr"] is not None and t["max_drawdown"] is not None
-    ]
+    trials = [t for t in context["trials"] if t.cagr is not None and t.max_drawdown is not None]
     figure, (scatter, curves) = plt.subplots(1, 2, figsize=(13, 5.2))
-    feasible = [t for t in trials if t["feasible"]]
-    infeasible = [t for t in trials if not t["feasible"]]
+    feasible = [t for t in trials if t.feasible]
+    infeasible = [t for t in trials if not t.feasible]
     for group, color, label in (
         (feasible, "#2a9d8f", "feasible"),
         (infeasible, "#e76f51", "infeasible"),
     ):
         if group:
             scatter.scatter(
-                [t["max_drawdown"] * 100 for t in group],
-                [t["cagr"] * 100 for t in group],
+                [t.max_drawdown * 100 for t in group],
+                [t.cagr * 100 for t in group],
                 c=color,
                 label=f"{label} ({len(group)})",
                 alpha=0.8,
@@ -346,13 +344,13 @@ def _write_chart(context: dict[str, Any], path: Path) -> None:
             )
     # Trials with the same result share one marker and one label ("#2, #3 run 618, 619").
     marked: dict[tuple[float, float], list[dict]] = {}
-    for item in top["items"]:
-        if item["cagr"] is not None and item["max_drawdown"] is not None:
-            marked.setdefault((item["max_drawdown"] * 100, item["cagr"] * 100), []).append(item)
+    for item in top.items:
+        if item.cagr is not None and item.max_drawdown is not None:
+            marked.setdefault((item.max_drawdown * 100, item.cagr * 100), []).append(item)
     for (x, y), items in marked.items():
         scatter.scatter(x, y, s=160, facecolors="none", edgecolors="black", linewidths=1.5)
-        ranks = ", ".join(f"#{item['rank']}" for item in items)
-        runs = ", ".join(str(item["run_id"]) for item in items)
+        ranks = ", ".join(f"#{item.rank}" for item in items)
+        runs = ", ".join(str(item.run_id) for item in items)
         scatter.annotate(
             f"{ranks} run {runs}", (x, y), xytext=(7, 5), textcoords="offset points", fontsize=8
         )
@@ -372,10 +370,10 @@ def _write_chart(context: dict[str, Any], path: Path) -> None:
             linestyle="--",
             label=f"baseline run {context['baseline'].id}",
         )
-    for item in top["items"]:
-        equity = _equity(runs.get(item["run_id"]))
+    for item in top.items:
+        equity = _equity(runs.get(item.run_id))
         if equity is not None:
-            curves.plot(equity / equity.iloc[0], label=f"#{item['rank']} run {item['run_id']}")
+            curves.plot(equity / equity.iloc[0], label=f"#{item.rank} run {item.run_id}")
     curves.set_title("Equity (start = 1): Top trials vs baseline")
     curves.grid(alpha=0.3)
     if curves.lines:

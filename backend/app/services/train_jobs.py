@@ -116,7 +116,7 @@ def validate_train_params(params: dict[str, Any], settings: Settings) -> None:
     """Refuse, before anything is stored, parameters the trainer would refuse: their types
     and ranges, and what depends on the data (dates, universe, enough history)."""
     from app.ml.training import TrainInputError, TrainParams, plan_walk_forward
-    from app.services.optimizations import load_market
+    from app.services.market import load_market
 
     try:
         plan_walk_forward(load_market(settings), TrainParams.from_mapping(params))
@@ -140,7 +140,7 @@ def import_scores(
     normalised copy is written atomically under the artifacts directory, and removed again
     if the database insert fails, so nothing half-imported stays behind."""
     from app.ml.scores_import import ScoresValidationError, import_scores_file
-    from app.services.optimizations import load_market
+    from app.services.market import load_market
 
     get_project(session, project_id)
     market = load_market(settings)

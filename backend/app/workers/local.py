@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import session_scope
 from app.services import backtests as backtest_service
-from app.services import optimizations as optimization_service
+from app.services import dispatch
 from app.services import train_jobs as train_job_service
 from app.workers import tasks
 
@@ -108,7 +108,7 @@ class LocalWorkerPool:
     def tick(self) -> None:
         self._record_finished()
         with session_scope(self.session_factory) as session:
-            finished_sweeps = optimization_service.advance_sweeps(session)
+            finished_sweeps = dispatch.advance_sweeps(session)
         for sweep_id in finished_sweeps:
             self._write_report(sweep_id)
         free = self.concurrency - len(self._inflight)
@@ -120,7 +120,7 @@ class LocalWorkerPool:
             self._submit("train", job.job_id, tasks.execute_train_job, self._train_payload(job))
         free -= len(train_jobs)
         with session_scope(self.session_factory) as session:
-            runs = backtest_service.claim_queued_runs(session, free)
+            runs = dispatch.claim_queued_runs(session, free)
         for run in runs:
             self._submit("backtest", run.run_id, tasks.execute_backtest, self._run_payload(run))
 
@@ -131,7 +131,7 @@ class LocalWorkerPool:
             "artifacts_dir": str(self.settings.artifacts_dir),
         }
 
-    def _run_payload(self, run: backtest_service.ClaimedRun) -> dict[str, Any]:
+    def _run_payload(self, run: dispatch.ClaimedRun) -> dict[str, Any]:
         return {
             **self._common_payload(),
             "run_id": run.run_id,

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.models import BacktestRun, OptimizationTrial, Project, RunStatus
 from app.services import backtests as backtest_service
+from app.services import dispatch
 from app.services import projects as project_service
 from app.services import train_jobs as train_job_service
 
@@ -82,9 +83,9 @@ def test_claim_never_hands_out_a_run_twice(session):
     for _ in range(5):
         backtest_service.create_run(session, project_id=project.id, algorithm_parameters={"a": 1})
     session.commit()
-    first = backtest_service.claim_queued_runs(session, 3)
+    first = dispatch.claim_queued_runs(session, 3)
     session.commit()
-    second = backtest_service.claim_queued_runs(session, 3)
+    second = dispatch.claim_queued_runs(session, 3)
     session.commit()
     ids = [c.run_id for c in first + second]
     assert len(ids) == len(set(ids)) == 5

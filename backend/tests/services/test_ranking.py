@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
-from app.services import optimizations as optimization_service
+from app.services import dispatch
 from app.services.ranking import Constraint, Objective, rank_runs
 
 MAX_DD = [Constraint("max_drawdown", "<=", 0.15)]
@@ -130,7 +130,7 @@ def test_sweeps_share_the_workers_fairly(session, project_id):
         .filter(BacktestRun.status == RunStatus.queued)
         .order_by(BacktestRun.id)
     )
-    order = [run.id for run in optimization_service.fair_claim_order(session, queued)]
+    order = [run.id for run in dispatch.fair_claim_order(session, queued)]
     # A already has 2 running: B gets the next two slots, then they alternate.
     a, b = runs_of[sweeps[0]], runs_of[sweeps[1]]
     assert order[:2] == [b[0], b[1]]
