@@ -18,6 +18,11 @@ def test_index_and_static_files_are_served(client):
     for name, kind in (
         ("app.js", "javascript"),
         ("charts.js", "javascript"),
+        ("api.js", "javascript"),
+        ("format.js", "javascript"),
+        ("router.js", "javascript"),
+        ("pages/optimization.js", "javascript"),
+        ("pages/sweep-views.js", "javascript"),
         ("styles.css", "text/css"),
     ):
         response = client.get(f"/static/{name}")
