@@ -70,15 +70,13 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_body(body: dict[str, Any]):
+    from app.errors import validation_text
     from app.schemas.optimizations import OptimizationCreate
 
     try:
         return OptimizationCreate.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = validation_text(exc.errors())
         raise CommandError(f"invalid optimization request: {problems}") from None
 
 
@@ -94,14 +92,14 @@ def optimize(args: argparse.Namespace) -> int:
 
 
 def dry_run(runtime, body) -> int:
-    from app.errors import DomainError
+    from app.errors import DomainError, detail_text
     from app.services.sweep_plan import plan_optimization
 
     with runtime.session() as session:
         try:
             plan = plan_optimization(session, body, runtime.settings)
         except DomainError as exc:
-            raise CommandError(_detail_text(exc.detail)) from exc
+            raise CommandError(detail_text(exc.detail)) from exc
     for trial in plan.trials:
         print(
             json.dumps(
@@ -118,14 +116,14 @@ def dry_run(runtime, body) -> int:
 
 
 def start_sweep(runtime, body, *, as_json: bool = False) -> int:
-    from app.errors import DomainError
+    from app.errors import DomainError, detail_text
     from app.services import optimizations as service
 
     with runtime.session() as session:
         try:
             sweep, _ = service.create_optimization(session, body, runtime.settings)
         except DomainError as exc:
-            raise CommandError(_detail_text(exc.detail)) from exc
+            raise CommandError(detail_text(exc.detail)) from exc
         sweep_id = sweep.id
         total = sweep.trials_total
     print(
@@ -212,11 +210,3 @@ def print_top(console, top: SweepTop, synthetic: bool) -> None:
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.2f}%"
-
-
-def _detail_text(detail: Any) -> str:
-    if isinstance(detail, list):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'][1:])}: {error['msg']}" for error in detail
-        )
-    return str(detail)

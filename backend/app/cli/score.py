@@ -55,9 +55,8 @@ def score(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from app.cli.optimize import print_top
+    from app.cli.runtime import database_session
     from app.config import get_settings
-    from app.db import make_engine, make_session_factory, session_scope
-    from app.migrate import upgrade
     from app.models import BacktestRun
     from app.schemas.optimizations import RankMetric
     from app.services.ranking import Constraint, Objective, rank_runs
@@ -68,9 +67,7 @@ def score(args: argparse.Namespace) -> int:
         )
     entries = read_manifest(args.manifest)
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with session_scope(make_session_factory(engine)) as session:
+    with database_session(settings) as session:
         known = set(
             session.execute(select(BacktestRun.id).where(BacktestRun.id.in_(entries))).scalars()
         )
@@ -81,7 +78,6 @@ def score(args: argparse.Namespace) -> int:
             [Constraint("max_drawdown", "<=", args.max_dd)],
             args.limit,
         )
-    engine.dispose()
     top = {
         "constraint_met": ranking.constraint_met,
         "objective": {"metric": args.metric, "direction": "max"},

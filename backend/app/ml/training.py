@@ -32,6 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.engine.market import MarketData
+from app.errors import validation_text
 from app.ml.evaluation import daily_spearman_ic, summarize_ic
 from app.ml.features import FEATURE_SETS, compute_features, forward_return, rank_label
 from app.ml.files import atomic_write, write_scores_csv
@@ -169,16 +170,8 @@ class TrainParams(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise TrainInputError(_readable_validation_error(exc)) from None
-
-
-def _readable_validation_error(exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "params"
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
-    return "invalid train parameters: " + "; ".join(lines)
+            problems = validation_text(exc.errors(), whole="params")
+            raise TrainInputError(f"invalid train parameters: {problems}") from None
 
 
 @dataclass(frozen=True)

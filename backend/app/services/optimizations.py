@@ -57,12 +57,14 @@ def create_optimization(
         trials_total=len(plan.trials),
         idempotency_key=idempotency_key,
     )
-    session.add(optimization)
     try:
-        session.flush()
+        # A savepoint: the caller's session scope owns the transaction; only this insert
+        # is undone when it collides.
+        with session.begin_nested():
+            session.add(optimization)
+            session.flush()
     except IntegrityError:
         # A concurrent request with the same key won the race: answer with its sweep.
-        session.rollback()
         existing = _by_idempotency_key(session, idempotency_key or "", request_hash)
         if existing is None:
             raise

@@ -37,9 +37,25 @@ def create_train_job(
     job_id: int | None = None,
     status: RunStatus = RunStatus.queued,
 ) -> TrainJob:
+    """Store a train job as given (imports and tests); new trainings go through
+    :func:`submit_train_job`, which validates them first."""
     get_project(session, project_id)
     job = TrainJob(project_id=project_id, params=params, status=status, metrics={})
     return insert(session, job, job_id)
+
+
+def submit_train_job(
+    session: Session,
+    settings: Settings,
+    *,
+    project_id: int,
+    params: dict[str, Any],
+    job_id: int | None = None,
+) -> TrainJob:
+    """Queue a walk-forward training: its parameters are checked against the market data
+    first (:func:`validate_train_params`), so a job that cannot train is never stored."""
+    validate_train_params(params, settings)
+    return create_train_job(session, project_id=project_id, params=params, job_id=job_id)
 
 
 def get_train_job(session: Session, job_id: int) -> TrainJob:
