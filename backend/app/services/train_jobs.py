@@ -131,7 +131,7 @@ def requeue_interrupted_train_jobs(session: Session) -> int:
 def validate_train_params(params: dict[str, Any], settings: Settings) -> None:
     """Refuse, before anything is stored, parameters the trainer would refuse: their types
     and ranges, and what depends on the data (dates, universe, enough history)."""
-    from app.ml.training import TrainInputError, TrainParams, plan_walk_forward
+    from app.ml.train_plan import TrainInputError, TrainParams, plan_walk_forward
     from app.services.market import load_market
 
     try:
