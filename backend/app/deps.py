@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -28,7 +28,18 @@ def get_read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_worker(request: Request):
+class Worker(Protocol):
+    """What a route needs of the worker pool (local, Celery-backed or off): a nudge that new
+    work is queued, so it is claimed now instead of at the next poll."""
+
+    def wake(self) -> None: ...
+
+    def workers_answering(self) -> int | None:
+        """Celery workers consuming the server's queue that answer now (None: not Celery)."""
+        ...
+
+
+def get_worker(request: Request) -> Worker:
     return request.app.state.worker
 
 
@@ -36,4 +47,4 @@ def get_worker(request: Request):
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-WorkerDep = Annotated[object, Depends(get_worker)]
+WorkerDep = Annotated[Worker, Depends(get_worker)]

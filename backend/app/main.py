@@ -19,7 +19,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import DomainError
 from app.middleware import BearerTokenAuth, BodySizeLimit
 from app.migrate import upgrade
-from app.routers import backtests, health, ml, optimizations, projects, ui
+from app.routers import backtests, health, optimizations, projects, train_jobs, ui
 from app.workers.local import make_worker
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         projects.router,
         backtests.router,
-        ml.router,
+        train_jobs.router,
         optimizations.router,
         ui.router,
     ):

@@ -127,50 +127,13 @@ def market_client(engine: Engine, market_settings: Settings):
         yield test_client
 
 
-BASELINE_ALGORITHM = {
-    "strategy": "ml_score_vol_target",
-    "backtest_start": "2019-06-03",
-    "backtest_end": "2021-12-31",
-    "initial_cash": 100000,
-    "rebalance": "weekly",
-    "top_n": 10,
-    "max_weight": 0.035,
-    "max_exposure": 0.70,
-    "vol_target": 0.050,
-    "vol_lookback": 63,
-    "risk_off_symbols": "SHY,IEF,GLD,TLT",
-}
-
-
 @pytest.fixture
 def seeded(engine: Engine, small_market_dir: Path) -> dict[str, int]:
-    """Project 18, completed train job 120 (the momentum scores) and baseline run 615."""
-    return seed_project18(engine, small_market_dir)
+    """Project 18, completed train job 120 (the momentum scores) and baseline run 615,
+    committed (see ``factories.make_seed_world``)."""
+    from factories import make_seed_world
 
-
-def seed_project18(engine: Engine, small_market_dir: Path) -> dict[str, int]:
-    """The ``seeded`` rows in the database of ``engine`` (any database, migrated)."""
     from app.db import session_scope
-    from app.services import backtests, projects, train_jobs
 
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        projects.create_project(session, name="Project 18", project_id=18)
-        job = train_jobs.create_train_job(
-            session,
-            project_id=18,
-            params={"source": "import"},
-            job_id=120,
-            status=__import__("app.models", fromlist=["RunStatus"]).RunStatus.completed,
-        )
-        job.scores_path = str(small_market_dir / "scores.csv")
-        job.metrics = {"ic_mean": 0.01}
-        algorithm = dict(BASELINE_ALGORITHM, score_csv_path=job.scores_path)
-        backtests.create_run(
-            session,
-            project_id=18,
-            algorithm_parameters=algorithm,
-            pipeline_train_job_id=120,
-            run_id=615,
-        )
-    return {"project_id": 18, "train_job_id": 120, "baseline_run_id": 615}
+    with session_scope(make_session_factory(engine)) as session:
+        return make_seed_world(session, small_market_dir / "scores.csv")

@@ -116,8 +116,12 @@ def demo(args: argparse.Namespace) -> int:
                     raise CommandError(
                         f"train job {TRAIN_JOB_ID} exists and {job.status.value}: {job.error}"
                     )
-                train_jobs.create_train_job(
-                    session, project_id=PROJECT_ID, params=TRAIN_PARAMS, job_id=TRAIN_JOB_ID
+                train_jobs.submit_train_job(
+                    session,
+                    runtime.settings,
+                    project_id=PROJECT_ID,
+                    params=TRAIN_PARAMS,
+                    job_id=TRAIN_JOB_ID,
                 )
         job = wait_until_final(runtime, TrainJob, TRAIN_JOB_ID, "train job")
         ic = job.metrics.get("ic_mean")

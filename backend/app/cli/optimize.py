@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from app.cli.common import CommandError
+
+if TYPE_CHECKING:
+    from app.services.sweep_results import SweepTop
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,15 +70,13 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_body(body: dict[str, Any]):
+    from app.errors import validation_text
     from app.schemas.optimizations import OptimizationCreate
 
     try:
         return OptimizationCreate.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = validation_text(exc.errors())
         raise CommandError(f"invalid optimization request: {problems}") from None
 
 
@@ -90,14 +92,14 @@ def optimize(args: argparse.Namespace) -> int:
 
 
 def dry_run(runtime, body) -> int:
-    from app.errors import DomainError
-    from app.services import optimizations as service
+    from app.errors import DomainError, detail_text
+    from app.services.sweep_plan import plan_optimization
 
     with runtime.session() as session:
         try:
-            plan = service.plan_optimization(session, body, runtime.settings)
+            plan = plan_optimization(session, body, runtime.settings)
         except DomainError as exc:
-            raise CommandError(_detail_text(exc.detail)) from exc
+            raise CommandError(detail_text(exc.detail)) from exc
     for trial in plan.trials:
         print(
             json.dumps(
@@ -114,14 +116,14 @@ def dry_run(runtime, body) -> int:
 
 
 def start_sweep(runtime, body, *, as_json: bool = False) -> int:
-    from app.errors import DomainError
+    from app.errors import DomainError, detail_text
     from app.services import optimizations as service
 
     with runtime.session() as session:
         try:
             sweep, _ = service.create_optimization(session, body, runtime.settings)
         except DomainError as exc:
-            raise CommandError(_detail_text(exc.detail)) from exc
+            raise CommandError(detail_text(exc.detail)) from exc
         sweep_id = sweep.id
         total = sweep.trials_total
     print(
@@ -137,8 +139,7 @@ def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = Fa
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from app.models import Optimization
-    from app.services import optimizations as service
-    from app.services import reports
+    from app.services import reports, sweep_results
 
     console = Console(stderr=as_json)
     with Progress(
@@ -154,10 +155,9 @@ def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = Fa
         task = progress.add_task("sweep", total=total, sweep=sweep_id, detail="")
 
         def tick(session) -> None:
-            counts = service.status_counts(session, sweep_id)
-            done = counts["completed"] + counts["failed"] + counts["canceled"]
-            detail = f"running {counts['running']}  failed {counts['failed']}"
-            progress.update(task, completed=done, detail=detail)
+            counts = sweep_results.status_counts(session, sweep_id)
+            detail = f"running {counts.running}  failed {counts.failed}"
+            progress.update(task, completed=counts.done, detail=detail)
 
         def finished(session) -> bool:
             return session.get(Optimization, sweep_id).status.is_final
@@ -165,13 +165,14 @@ def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = Fa
         runtime.wait(finished, tick)
     with runtime.session() as session:
         sweep = session.get(Optimization, sweep_id)
-        top = service.top_trials(session, sweep, int(sweep.spec.get("top_n") or 3))
+        top = sweep_results.top_trials(session, sweep, int(sweep.spec.get("top_n") or 3))
         written = reports.ensure_report(session, sweep, runtime.settings, lang=lang)
         synthetic = bool((sweep.spec.get("data_provenance") or {}).get("synthetic"))
     if as_json:
         print(
             json.dumps(
-                {"optimization_id": sweep_id, **top, "report": str(written.markdown_path)}, indent=2
+                {"optimization_id": sweep_id, **asdict(top), "report": str(written.markdown_path)},
+                indent=2,
             )
         )
     else:
@@ -181,39 +182,31 @@ def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = Fa
     return 0
 
 
-def print_top(console, top: dict[str, Any], synthetic: bool) -> None:
+def print_top(console, top: SweepTop, synthetic: bool) -> None:
     from rich.table import Table
 
-    title = "Top {} by {}".format(len(top["items"]), (top["objective"] or {}).get("metric", "cagr"))
+    title = "Top {} by {}".format(len(top.items), (top.objective or {}).get("metric", "cagr"))
     if synthetic:
         title += " (SYNTHETIC demo data)"
     table = Table(title=title)
     for column in ("rank", "run_id", "CAGR", "MaxDD", "Sharpe", "feasible", "params"):
         table.add_column(column)
-    for item in top["items"]:
+    for item in top.items:
         table.add_row(
-            str(item["rank"]),
-            str(item["run_id"]),
-            _pct(item["cagr"]),
-            _pct(item["max_drawdown"]),
-            "n/a" if item["sharpe"] is None else f"{item['sharpe']:.3f}",
-            "yes" if item["feasible"] else "NO",
-            ", ".join(f"{k}={v:g}" for k, v in item["params"].items()),
+            str(item.rank),
+            str(item.run_id),
+            _pct(item.cagr),
+            _pct(item.max_drawdown),
+            "n/a" if item.sharpe is None else f"{item.sharpe:.3f}",
+            "yes" if item.feasible else "NO",
+            ", ".join(f"{k}={v:g}" for k, v in item.params.items()),
         )
     console.print(table)
-    if not top["constraint_met"]:
+    if not top.constraint_met:
         console.print("[bold red]no trial meets the constraints; shown: the least violating[/]")
-    for failed in top["failed"]:
-        console.print(f"failed run {failed['run_id']}: {failed['error']}")
+    for failed in top.failed:
+        console.print(f"failed run {failed.run_id}: {failed.error}")
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.2f}%"
-
-
-def _detail_text(detail: Any) -> str:
-    if isinstance(detail, list):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'][1:])}: {error['msg']}" for error in detail
-        )
-    return str(detail)

@@ -1,5 +1,7 @@
-"""The embedded runtime for commands that run work in-process: database (migrated), a
-session factory and the local worker pool, exactly as the server has them."""
+"""How a command reaches the database: ``migrated_database`` (the configured database,
+migrated, as a session factory) for commands that only read and write rows, and
+``local_runtime`` (that plus the local worker pool, exactly as the server has them) for
+commands that run work in-process."""
 
 from __future__ import annotations
 
@@ -7,13 +9,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory, session_scope
 from app.migrate import upgrade
-from app.workers.local import LocalWorkerPool
+
+if TYPE_CHECKING:
+    from app.workers.local import LocalWorkerPool
 
 
 @dataclass
@@ -36,17 +41,34 @@ class Runtime:
 
 
 @contextmanager
+def migrated_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """The configured database, migrated to the newest schema; disposed on exit."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database_session(settings: Settings) -> Iterator[Session]:
+    """One session on the migrated database, committed on success (``session_scope``)."""
+    with migrated_database(settings) as factory, session_scope(factory) as session:
+        yield session
+
+
+@contextmanager
 def local_runtime(settings: Settings | None = None) -> Iterator[Runtime]:
+    from app.workers.local import LocalWorkerPool
+
     settings = settings or get_settings()
     if settings.worker_mode == "off":
         settings = settings.model_copy(update={"worker_mode": "process"})
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    worker = LocalWorkerPool(settings, factory)
-    worker.start()
-    try:
-        yield Runtime(settings, factory, worker)
-    finally:
-        worker.stop()
-        engine.dispose()
+    with migrated_database(settings) as factory:
+        worker = LocalWorkerPool(settings, factory)
+        worker.start()
+        try:
+            yield Runtime(settings, factory, worker)
+        finally:
+            worker.stop()

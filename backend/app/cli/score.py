@@ -7,6 +7,7 @@ import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from app.cli.common import CommandError
 
@@ -54,9 +55,8 @@ def score(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from app.cli.optimize import print_top
+    from app.cli.runtime import database_session
     from app.config import get_settings
-    from app.db import make_engine, make_session_factory, session_scope
-    from app.migrate import upgrade
     from app.models import BacktestRun
     from app.schemas.optimizations import RankMetric
     from app.services.ranking import Constraint, Objective, rank_runs
@@ -67,9 +67,7 @@ def score(args: argparse.Namespace) -> int:
         )
     entries = read_manifest(args.manifest)
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    with session_scope(make_session_factory(engine)) as session:
+    with database_session(settings) as session:
         known = set(
             session.execute(select(BacktestRun.id).where(BacktestRun.id.in_(entries))).scalars()
         )
@@ -80,7 +78,6 @@ def score(args: argparse.Namespace) -> int:
             [Constraint("max_drawdown", "<=", args.max_dd)],
             args.limit,
         )
-    engine.dispose()
     top = {
         "constraint_met": ranking.constraint_met,
         "objective": {"metric": args.metric, "direction": "max"},
@@ -92,7 +89,21 @@ def score(args: argparse.Namespace) -> int:
         print(json.dumps(top, indent=2))
         return 0
     console = Console()
-    print_top(console, top, synthetic=False)
+    print_top(console, _as_sweep_top(ranking, top), synthetic=False)
     if top["missing"]:
         console.print(f"runs not in the database: {', '.join(map(str, top['missing']))}")
     return 0
+
+
+def _as_sweep_top(ranking, top: dict[str, Any]):
+    """The manifest's ranking in the shape ``print_top`` reads."""
+    from app.services.sweep_results import FailedTrial, SweepTop, TopEntry
+
+    return SweepTop(
+        constraint_met=ranking.constraint_met,
+        objective=top["objective"],
+        constraints=[],
+        items=[TopEntry(**item, trial_id=None) for item in top["items"]],
+        failed=[FailedTrial(run_id, None, error) for run_id, error in ranking.failed],
+        completed=ranking.completed,
+    )

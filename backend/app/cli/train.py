@@ -183,19 +183,16 @@ def import_scores(args: argparse.Namespace) -> int:
 def register_scores(args: argparse.Namespace) -> int:
     """``train import FILE --project P``: the same registration as POST
     /api/ml/train-jobs/import, so the file can drive backtests and optimizations."""
+    from app.cli.runtime import database_session
     from app.config import get_settings
-    from app.db import make_engine, make_session_factory, session_scope
-    from app.errors import DomainError
-    from app.migrate import upgrade
+    from app.errors import DomainError, detail_text
     from app.services.train_jobs import import_scores as register
 
     if not args.file.is_file():
         raise CommandError(f"no such file: {args.file}")
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
     try:
-        with session_scope(make_session_factory(engine)) as session:
+        with database_session(settings) as session:
             job = register(
                 session,
                 settings,
@@ -206,8 +203,6 @@ def register_scores(args: argparse.Namespace) -> int:
             )
             job_id, scores_path = job.id, job.scores_path
     except DomainError as exc:
-        raise CommandError(str(exc.detail if isinstance(exc.detail, str) else exc)) from None
-    finally:
-        engine.dispose()
+        raise CommandError(detail_text(exc.detail)) from None
     print(f"train job {job_id} (project {args.project}): {scores_path}")
     return 0

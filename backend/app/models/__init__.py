@@ -2,9 +2,9 @@
 
 from app.models.backtest import METRIC_COLUMNS, BacktestRun
 from app.models.common import FINAL_STATUSES, RunStatus, can_transition
-from app.models.ml import TrainJob
 from app.models.optimization import Optimization, OptimizationTrial
 from app.models.project import Project
+from app.models.train_job import TrainJob
 
 __all__ = [
     "FINAL_STATUSES",

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy import text
 
 from app import __version__
-from app.deps import ReadSessionDep, SettingsDep
+from app.deps import ReadSessionDep, SettingsDep, WorkerDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/api/health")
-def health(request: Request, session: ReadSessionDep, settings: SettingsDep) -> dict:
+def health(session: ReadSessionDep, settings: SettingsDep, worker: WorkerDep) -> dict:
     session.execute(text("SELECT 1"))
     body = {
         "status": "ok",
@@ -22,5 +22,5 @@ def health(request: Request, session: ReadSessionDep, settings: SettingsDep) -> 
     if settings.worker_mode == "celery":
         # Workers that consume this server's queue and answer a broadcast within a second.
         body["celery_queue"] = settings.celery_queue
-        body["workers"] = request.app.state.worker.workers_answering()
+        body["workers"] = worker.workers_answering()
     return body

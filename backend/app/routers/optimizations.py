@@ -16,7 +16,7 @@ from app.schemas.optimizations import (
     TrialOut,
 )
 from app.services import optimizations as service
-from app.services import reports
+from app.services import reports, sweep_plan, sweep_results
 
 router = APIRouter(prefix="/api/optimizations", tags=["optimizations"])
 
@@ -40,13 +40,13 @@ def create_optimization(
         response.headers["Idempotent-Replayed"] = "true"
     # Background tasks run after the session dependency has committed.
     background.add_task(worker.wake)
-    return service.describe(session, sweep)
+    return sweep_results.describe(session, sweep)
 
 
 @router.post("/preview", response_model=PreviewOut)
 def preview_optimization(body: OptimizationCreate, session: ReadSessionDep, settings: SettingsDep):
     """The trials a POST would create, with their exact requests; nothing is stored."""
-    plan = service.plan_optimization(session, body, settings)
+    plan = sweep_plan.plan_optimization(session, body, settings)
     return {
         "trials_total": len(plan.trials),
         "items": [
@@ -68,17 +68,17 @@ def list_optimizations(
     items, total = service.list_optimizations(
         session, project_id=project_id, limit=limit, offset=offset
     )
-    return {"items": [service.describe(session, item) for item in items], "total": total}
+    return {"items": [sweep_results.describe(session, item) for item in items], "total": total}
 
 
 @router.get("/{optimization_id}", response_model=OptimizationOut)
 def get_optimization(optimization_id: PathId, session: ReadSessionDep):
-    return service.describe(session, service.get_optimization(session, optimization_id))
+    return sweep_results.describe(session, service.get_optimization(session, optimization_id))
 
 
 @router.get("/{optimization_id}/trials", response_model=Page[TrialOut])
 def list_trials(optimization_id: PathId, session: ReadSessionDep):
-    items = service.list_trials(session, service.get_optimization(session, optimization_id))
+    items = sweep_results.list_trials(session, service.get_optimization(session, optimization_id))
     return {"items": items, "total": len(items)}
 
 
@@ -86,12 +86,12 @@ def list_trials(optimization_id: PathId, session: ReadSessionDep):
 def top(
     optimization_id: PathId, session: ReadSessionDep, n: Annotated[int, Query(ge=1, le=100)] = 3
 ):
-    return service.top_trials(session, service.get_optimization(session, optimization_id), n)
+    return sweep_results.top_trials(session, service.get_optimization(session, optimization_id), n)
 
 
 @router.post("/{optimization_id}/cancel", response_model=OptimizationOut)
 def cancel(optimization_id: PathId, session: SessionDep):
-    return service.describe(session, service.cancel_optimization(session, optimization_id))
+    return sweep_results.describe(session, service.cancel_optimization(session, optimization_id))
 
 
 @router.get("/{optimization_id}/report", response_class=PlainTextResponse)

@@ -144,12 +144,24 @@ class OptimizationCreate(StrictModel):
 
 
 class StatusCounts(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     pending: int = 0
     queued: int = 0
     running: int = 0
     completed: int = 0
     failed: int = 0
     canceled: int = 0
+
+
+class BestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: int
+    cagr: float | None
+    max_drawdown: float | None
+    objective: float | None
+    feasible: bool
 
 
 class OptimizationOut(BaseModel):
@@ -165,7 +177,7 @@ class OptimizationOut(BaseModel):
     progress: float
     max_inflight: int
     spec: dict[str, Any]
-    best: dict[str, Any] | None = None
+    best: BestOut | None = None
     report_path: str | None
     error: str | None
     created_at: dt.datetime
@@ -174,6 +186,8 @@ class OptimizationOut(BaseModel):
 
 
 class TrialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     trial_index: int
     params: dict[str, float]
@@ -189,6 +203,8 @@ class TrialOut(BaseModel):
 
 
 class TopItem(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     rank: int
     trial_id: int | None
     run_id: int
@@ -202,12 +218,16 @@ class TopItem(BaseModel):
 
 
 class FailedRun(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     run_id: int
     trial_id: int | None
     error: str | None
 
 
 class TopOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     constraint_met: bool
     objective: ObjectiveIn
     constraints: list[ConstraintIn]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.services.search_space import PerturbationSpec
+from app.services.search_space import PerturbationSpec, to_decimal
 from app.services.search_space import build_grid as build_lattice_grid
 from app.services.search_space import build_perturbations as build_lattice_perturbations
 
@@ -37,13 +37,6 @@ DEFAULT_BASE = {
 }
 
 
-def to_decimal(value: float | int | str | Decimal) -> Decimal:
-    """The decimal a person meant: ``0.7`` -> ``Decimal("0.7")`` (via its shortest repr)."""
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-
-
 def build_grid() -> list[dict[str, float]]:
     return [_as_floats(point) for point in build_lattice_grid(GRID_AXES)]
 
@@ -60,3 +53,17 @@ def build_perturbations(base: dict[str, float]) -> list[dict[str, float]]:
 
 def _as_floats(point: dict[str, Decimal]) -> dict[str, float]:
     return {name: float(value) for name, value in point.items()}
+
+
+__all__ = [
+    "DEFAULT_BASE",
+    "GRID_AXES",
+    "MAX_EXPOSURE_VALS",
+    "MAX_WEIGHT_VALS",
+    "PERTURBATION_COUNT",
+    "PERTURBATION_STEPS",
+    "VOL_TARGET_VALS",
+    "build_grid",
+    "build_perturbations",
+    "to_decimal",
+]

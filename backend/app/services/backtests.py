@@ -1,12 +1,9 @@
 """Backtest runs: creation, listing, cancellation, and the worker-facing state changes
-(claim, record result, requeue after a restart)."""
+(record result, requeue after a restart). Claiming queued runs is ``services.dispatch``."""
 
 from __future__ import annotations
 
 import math
-import os
-import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +23,6 @@ from app.services.common import (
     requeue_running,
 )
 from app.services.projects import get_project
-
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def create_run(
@@ -84,53 +79,6 @@ def cancel_run(session: Session, run_id: int) -> BacktestRun:
     run.finished_at = utcnow()
     run.error = "canceled by request"
     return run
-
-
-@dataclass(frozen=True)
-class ClaimedRun:
-    run_id: int
-    algorithm_parameters: dict[str, Any]
-    pipeline_train_job_id: int | None
-
-
-def claim_queued_runs(session: Session, limit: int, *, worker: str = WORKER_ID) -> list[ClaimedRun]:
-    """Move up to ``limit`` queued runs to running and return them.
-
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so concurrent workers never take the same run.
-    SQLite: the transaction began with BEGIN IMMEDIATE, so it is the only writer.
-    Runs of the sweep with the fewest runs already running go first (fair sharing between
-    sweeps), then the oldest.
-    """
-    if limit <= 0:
-        return []
-    from app.services.optimizations import fair_claim_order  # sweeps know their trials
-
-    candidates = list(
-        session.execute(
-            select(BacktestRun)
-            .where(BacktestRun.status == RunStatus.queued)
-            .order_by(BacktestRun.id)
-            .limit(max(limit * 8, 64))
-            .with_for_update(skip_locked=True)
-        ).scalars()
-    )
-    chosen = fair_claim_order(session, candidates)[:limit]
-    now = utcnow()
-    claimed = []
-    for run in chosen:
-        run.status = RunStatus.running
-        run.started_at = now
-        run.worker = worker
-        run.attempts = (run.attempts or 0) + 1
-        claimed.append(
-            ClaimedRun(
-                run_id=run.id,
-                algorithm_parameters=dict(run.params.get("algorithm_parameters") or {}),
-                pipeline_train_job_id=run.pipeline_train_job_id,
-            )
-        )
-    session.flush()
-    return claimed
 
 
 def _finite_or_none(value: Any) -> float | None:

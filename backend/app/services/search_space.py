@@ -15,6 +15,13 @@ from decimal import Decimal
 ParamPoint = dict[str, Decimal]
 
 
+def to_decimal(value: float | int | str | Decimal) -> Decimal:
+    """The decimal a person meant: ``0.7`` -> ``Decimal("0.7")`` (via its shortest repr)."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
 class SearchSpaceError(ValueError):
     """The requested space cannot be built; ``field`` names the offending request field."""
 

@@ -37,9 +37,25 @@ def create_train_job(
     job_id: int | None = None,
     status: RunStatus = RunStatus.queued,
 ) -> TrainJob:
+    """Store a train job as given (imports and tests); new trainings go through
+    :func:`submit_train_job`, which validates them first."""
     get_project(session, project_id)
     job = TrainJob(project_id=project_id, params=params, status=status, metrics={})
     return insert(session, job, job_id)
+
+
+def submit_train_job(
+    session: Session,
+    settings: Settings,
+    *,
+    project_id: int,
+    params: dict[str, Any],
+    job_id: int | None = None,
+) -> TrainJob:
+    """Queue a walk-forward training: its parameters are checked against the market data
+    first (:func:`validate_train_params`), so a job that cannot train is never stored."""
+    validate_train_params(params, settings)
+    return create_train_job(session, project_id=project_id, params=params, job_id=job_id)
 
 
 def get_train_job(session: Session, job_id: int) -> TrainJob:
@@ -115,8 +131,8 @@ def requeue_interrupted_train_jobs(session: Session) -> int:
 def validate_train_params(params: dict[str, Any], settings: Settings) -> None:
     """Refuse, before anything is stored, parameters the trainer would refuse: their types
     and ranges, and what depends on the data (dates, universe, enough history)."""
-    from app.ml.training import TrainInputError, TrainParams, plan_walk_forward
-    from app.services.optimizations import load_market
+    from app.ml.train_plan import TrainInputError, TrainParams, plan_walk_forward
+    from app.services.market import load_market
 
     try:
         plan_walk_forward(load_market(settings), TrainParams.from_mapping(params))
@@ -140,7 +156,7 @@ def import_scores(
     normalised copy is written atomically under the artifacts directory, and removed again
     if the database insert fails, so nothing half-imported stays behind."""
     from app.ml.scores_import import ScoresValidationError, import_scores_file
-    from app.services.optimizations import load_market
+    from app.services.market import load_market
 
     get_project(session, project_id)
     market = load_market(settings)

@@ -31,8 +31,7 @@ from app.db import session_scope
 from app.models import BacktestRun, TrainJob
 from app.models.common import utcnow
 from app.services import backtests as backtest_service
-from app.services import optimizations as optimization_service
-from app.services import run_tasks
+from app.services import dispatch, run_tasks
 from app.services import train_jobs as train_job_service
 from app.workers.executors import LOST_ERRORS, LocalExecutor
 
@@ -136,7 +135,7 @@ class LocalWorkerPool:
             self._expire_leases()
             self._next_reconcile = time.monotonic() + self.reconcile_seconds
         with session_scope(self.session_factory) as session:
-            finished_sweeps = optimization_service.advance_sweeps(session)
+            finished_sweeps = dispatch.advance_sweeps(session)
         for sweep_id in finished_sweeps:
             self._write_report(sweep_id)
         self._claim_and_send()
@@ -152,7 +151,7 @@ class LocalWorkerPool:
             self._send("train", job.job_id, train_tasks[job.job_id], self._train_payload(job))
         free -= len(jobs)
         with session_scope(self.session_factory) as session:
-            runs = backtest_service.claim_queued_runs(session, free)
+            runs = dispatch.claim_queued_runs(session, free)
             run_tasks_ = run_tasks.assign_tasks(session, "backtest", [run.run_id for run in runs])
         for run in runs:
             self._send("backtest", run.run_id, run_tasks_[run.run_id], self._run_payload(run))
@@ -166,7 +165,7 @@ class LocalWorkerPool:
             "artifacts_dir": str(self.settings.artifacts_dir),
         }
 
-    def _run_payload(self, run: backtest_service.ClaimedRun) -> dict[str, Any]:
+    def _run_payload(self, run: dispatch.ClaimedRun) -> dict[str, Any]:
         return {
             **self._common_payload(),
             "run_id": run.run_id,
@@ -185,7 +184,7 @@ class LocalWorkerPool:
             return self._train_payload(claimed)
         run = session.get(BacktestRun, job_id)
         algorithm = dict((run.params or {}).get("algorithm_parameters") or {})
-        claimed_run = backtest_service.ClaimedRun(job_id, algorithm, run.pipeline_train_job_id)
+        claimed_run = dispatch.ClaimedRun(job_id, algorithm, run.pipeline_train_job_id)
         return self._run_payload(claimed_run)
 
     # -- sending and receiving -------------------------------------------------------------

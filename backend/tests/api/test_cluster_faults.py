@@ -28,7 +28,7 @@ from cluster import (
     unique_queue,
     wait_for,
 )
-from conftest import seed_project18
+from factories import make_seed_world
 from sqlalchemy import Engine, text
 
 pytestmark = pytest.mark.timeout(240)
@@ -202,7 +202,7 @@ def test_postgres_restart_mid_sweep_loses_nothing(market_settings, small_market_
     completed run per trial and no run is left running."""
     from fastapi.testclient import TestClient
 
-    from app.db import make_engine
+    from app.db import make_engine, make_session_factory, session_scope
     from app.main import create_app
     from app.migrate import upgrade
 
@@ -210,7 +210,8 @@ def test_postgres_restart_mid_sweep_loses_nothing(market_settings, small_market_
     engine = make_engine(postgres.url)
     try:
         upgrade(engine)
-        seed_project18(engine, small_market_dir)
+        with session_scope(make_session_factory(engine)) as session:
+            make_seed_world(session, small_market_dir / "scores.csv")
         market_settings.database_url = postgres.url
         market_settings.worker_mode = "thread"
         market_settings.worker_concurrency = 2

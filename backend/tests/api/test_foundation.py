@@ -6,6 +6,7 @@ import pytest
 
 from app.models import RunStatus
 from app.services import backtests as backtest_service
+from app.services import dispatch
 from app.services import projects as project_service
 from app.services import train_jobs as train_job_service
 
@@ -105,7 +106,7 @@ def test_cancel_queued_or_running_then_conflict(session, idle_client):
     running = backtest_service.create_run(session, project_id=project.id, algorithm_parameters=ALGO)
     queued = backtest_service.create_run(session, project_id=project.id, algorithm_parameters=ALGO)
     session.commit()
-    claimed = backtest_service.claim_queued_runs(session, 1)  # the older one starts running
+    claimed = dispatch.claim_queued_runs(session, 1)  # the older one starts running
     session.commit()
     assert [c.run_id for c in claimed] == [running.id]
     for run_id in (queued.id, running.id):

@@ -6,16 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-from polling import wait_until_final
-
-SEED_BODY = {
-    "baseline_run_id": 615,
-    "train_job_id": 120,
-    "backtest_start": "2020-01-02",
-    "backtest_end": "2021-12-31",
-    "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
-    "max_inflight": 4,
-}
+from factories import SEED_BODY
+from polling import wait_until, wait_until_final
 
 
 def wait_for(client, optimization_id: int) -> dict:
@@ -57,11 +49,9 @@ def test_seed_sweep_runs_to_completion_and_ranks(market_client, seeded, market_s
         assert algorithm["max_exposure"] == item["params"]["max_exposure"]
         assert run["metrics"]["statistics"]["Compounding Annual Return"].endswith("%")
 
-    deadline = time.monotonic() + 30  # the dispatcher writes the report after completing
-    while not market_client.get(f"/api/optimizations/{sweep['id']}").json()["report_path"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    written = Path(market_client.get(f"/api/optimizations/{sweep['id']}").json()["report_path"])
+    # The dispatcher writes the report after completing the sweep.
+    path = f"/api/optimizations/{sweep['id']}"
+    written = Path(wait_until(market_client, path, lambda s: s["report_path"], 30)["report_path"])
     written_at = written.stat().st_mtime_ns
     report = market_client.get(f"/api/optimizations/{sweep['id']}/report")
     assert report.status_code == 200

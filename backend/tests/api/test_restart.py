@@ -12,7 +12,7 @@ import time
 
 import httpx
 import pytest
-from api.test_optimizations import SEED_BODY
+from factories import SEED_BODY
 from sqlalchemy import text
 
 

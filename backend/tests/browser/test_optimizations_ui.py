@@ -176,3 +176,43 @@ def test_bad_input_shows_the_api_error_and_cancel_works(page):
     # A run id that does not exist: the backtest page says so.
     page.goto("/#/backtests/424242")
     expect(page.get_by_role("alert")).to_contain_text("backtest run 424242 not found")
+
+
+def test_parameter_columns_come_from_the_sweeps_own_search(page, live_server):
+    """A sweep over top_n (grid) and vol_lookback (perturbation) shows exactly those
+    parameter columns, filled, in the Top 3 and the trials table."""
+    import httpx
+
+    body = {
+        "baseline_run_id": 615,
+        "train_job_id": 120,
+        "backtest_start": "2021-01-04",
+        "backtest_end": "2021-12-31",
+        "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
+        "search": {
+            "grid": {"top_n": [5, 10]},
+            "perturbation": {
+                "base": {"vol_lookback": 20},
+                "steps": {"vol_lookback": 5},
+                "count": 2,
+            },
+        },
+        "max_inflight": 4,
+    }
+    created = httpx.post(f"{live_server}/api/optimizations", json=body, timeout=30)
+    assert created.status_code == 201, created.text
+    sweep_id = created.json()["id"]
+
+    page.goto(f"/#/optimizations/{sweep_id}")
+    expect(page.locator("#progress-count")).to_have_text("4 / 4 done", timeout=90_000)
+    headers = page.locator("#trials-table thead th").all_text_contents()
+    assert [h.strip("▲▼ ") for h in headers[2:4]] == ["top_n", "vol_lookback"]
+    assert not any(name in " ".join(headers) for name in ("max_exposure", "vol_target"))
+    # Grid trials carry top_n (vol_lookback is the baseline's, not swept: shown empty);
+    # perturbation trials carry vol_lookback 15 and 25 (20 ± 5, the base itself excluded).
+    rows = page.locator("#trials-table tbody tr")
+    expect(rows).to_have_count(4)
+    cells = [rows.nth(i).locator("td").all_inner_texts()[2:4] for i in range(4)]
+    assert cells == [["5", "–"], ["10", "–"], ["–", "15"], ["–", "25"]]
+    top_headers = page.locator("#top-table thead th").all_text_contents()
+    assert "top_n" in top_headers and "vol_lookback" in top_headers

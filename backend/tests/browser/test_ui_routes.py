@@ -4,10 +4,10 @@ endpoint the charts read."""
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pandas as pd
+from polling import wait_until_final
 
 
 def test_index_and_static_files_are_served(client):
@@ -18,6 +18,11 @@ def test_index_and_static_files_are_served(client):
     for name, kind in (
         ("app.js", "javascript"),
         ("charts.js", "javascript"),
+        ("api.js", "javascript"),
+        ("format.js", "javascript"),
+        ("router.js", "javascript"),
+        ("pages/optimization.js", "javascript"),
+        ("pages/sweep-views.js", "javascript"),
         ("styles.css", "text/css"),
     ):
         response = client.get(f"/static/{name}")
@@ -26,18 +31,8 @@ def test_index_and_static_files_are_served(client):
     assert client.get("/static/../main.py").status_code == 404
 
 
-def wait_completed(client, run_id: int, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/api/backtests/{run_id}").json()
-        if run["status"] not in {"queued", "running"}:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not finish")
-
-
 def test_equity_of_a_completed_run(market_client, seeded):
-    run = wait_completed(market_client, seeded["baseline_run_id"])
+    run = wait_until_final(market_client, f"/api/backtests/{seeded['baseline_run_id']}", 60)
     assert run["status"] == "completed", run
     response = market_client.get(f"/api/backtests/{run['id']}/equity")
     assert response.status_code == 200
@@ -67,7 +62,7 @@ def test_equity_is_404_when_there_is_none(market_client, seeded, market_settings
     assert response.status_code == 404
     assert re.search(r"is (canceled|failed); it has no equity curve", response.json()["detail"])
 
-    run = wait_completed(market_client, seeded["baseline_run_id"])
+    run = wait_until_final(market_client, f"/api/backtests/{seeded['baseline_run_id']}", 60)
     equity_file = market_settings.artifacts_dir / "backtests" / str(run["id"]) / "equity.csv"
     pd.read_csv(equity_file)  # it exists...
     equity_file.unlink()  # ...until an operator cleans the artifacts

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from app.models import BacktestRun, OptimizationTrial, Project, RunStatus
+from app.models import BacktestRun, OptimizationTrial, Project
 from app.services import backtests as backtest_service
 from app.services import projects as project_service
 from app.services import train_jobs as train_job_service
@@ -75,23 +75,6 @@ def test_a_run_belongs_to_at_most_one_trial(session):
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
-
-
-def test_claim_never_hands_out_a_run_twice(session):
-    project = project_service.create_project(session, name="p")
-    for _ in range(5):
-        backtest_service.create_run(session, project_id=project.id, algorithm_parameters={"a": 1})
-    session.commit()
-    first = backtest_service.claim_queued_runs(session, 3)
-    session.commit()
-    second = backtest_service.claim_queued_runs(session, 3)
-    session.commit()
-    ids = [c.run_id for c in first + second]
-    assert len(ids) == len(set(ids)) == 5
-    assert backtest_service.requeue_interrupted_runs(session) == 5
-    session.commit()
-    statuses = set(session.execute(text("SELECT status FROM backtest_runs")).scalars())
-    assert statuses == {RunStatus.queued.value}
 
 
 def test_sqlite_runs_in_wal_mode(engine):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
-from app.services import optimizations as optimization_service
+from app.models import BacktestRun, RunStatus
 from app.services.ranking import Constraint, Objective, rank_runs
 
 MAX_DD = [Constraint("max_drawdown", "<=", 0.15)]
@@ -86,52 +85,3 @@ def test_every_operator(session, project_id, op, value, expected):
     ranking, ranked = ranked_ids(session, ids, constraints=[Constraint("max_drawdown", op, value)])
     assert ranking.constraint_met
     assert ranked == [ids[k - 1] for k in expected]  # already in CAGR order
-
-
-def test_sweeps_share_the_workers_fairly(session, project_id):
-    from app.services.train_jobs import create_train_job
-
-    job = create_train_job(session, project_id=project_id, params={})
-    baseline = add_run(session, project_id)
-    sweeps = []
-    for _ in range(2):
-        sweep = Optimization(
-            project_id=project_id,
-            baseline_run_id=baseline,
-            train_job_id=job.id,
-            spec={},
-            max_inflight=8,
-            trials_total=4,
-        )
-        session.add(sweep)
-        session.flush()
-        sweeps.append(sweep.id)
-    runs_of = {sweep_id: [] for sweep_id in sweeps}
-    for sweep_id in sweeps:  # sweep A's runs are all older than sweep B's
-        for index in range(4):
-            status = (
-                RunStatus.running if (sweep_id == sweeps[0] and index < 2) else RunStatus.queued
-            )
-            run_id = add_run(session, project_id, status=status)
-            runs_of[sweep_id].append(run_id)
-            session.add(
-                OptimizationTrial(
-                    optimization_id=sweep_id,
-                    trial_index=index,
-                    source="grid",
-                    params={},
-                    request={},
-                    run_id=run_id,
-                )
-            )
-    session.flush()
-    queued = list(
-        session.query(BacktestRun)
-        .filter(BacktestRun.status == RunStatus.queued)
-        .order_by(BacktestRun.id)
-    )
-    order = [run.id for run in optimization_service.fair_claim_order(session, queued)]
-    # A already has 2 running: B gets the next two slots, then they alternate.
-    a, b = runs_of[sweeps[0]], runs_of[sweeps[1]]
-    assert order[:2] == [b[0], b[1]]
-    assert order[2:] == [a[2], b[2], a[3], b[3]]

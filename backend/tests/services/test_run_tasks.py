@@ -9,12 +9,12 @@ from datetime import timedelta
 from app.db import make_session_factory, session_scope
 from app.models import BacktestRun, RunStatus
 from app.models.common import utcnow
-from app.services import backtests, projects, run_tasks
+from app.services import backtests, dispatch, projects, run_tasks
 
 
 def claim_one(factory) -> tuple[int, str]:
     with session_scope(factory) as session:
-        (run,) = backtests.claim_queued_runs(session, 1)
+        (run,) = dispatch.claim_queued_runs(session, 1)
         task_ids = run_tasks.assign_tasks(session, "backtest", [run.run_id])
     return run.run_id, task_ids[run.run_id]
 

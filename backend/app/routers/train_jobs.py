@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile, status
 from app.deps import ReadSessionDep, SessionDep, SettingsDep, WorkerDep
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.common import Id, Page
-from app.schemas.ml import TrainJobCreate, TrainJobOut
+from app.schemas.train_jobs import TrainJobCreate, TrainJobOut
 from app.services import train_jobs as service
 
 router = APIRouter(prefix="/api/ml/train-jobs", tags=["ml"])
@@ -24,8 +24,9 @@ def create_train_job(
     worker: WorkerDep,
     background: BackgroundTasks,
 ):
-    service.validate_train_params(body.params, settings)
-    job = service.create_train_job(session, project_id=body.project_id, params=body.params)
+    job = service.submit_train_job(
+        session, settings, project_id=body.project_id, params=body.params
+    )
     # Background tasks run after the session dependency has committed.
     background.add_task(worker.wake)
     return job

@@ -1,0 +1,283 @@
+"""Read models of a sweep: its counts, its trials, its Top N and the best trial so far.
+
+Every answer is a frozen dataclass, so a renamed field breaks at the reader (a type checker
+or an AttributeError), never as a silently empty cell. The API schemas
+(``app.schemas.optimizations``) read these by attribute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
+from app.services.ranking import Constraint, Objective, Ranking, feasible_flag, rank_runs
+
+
+@dataclass(frozen=True)
+class SweepCounts:
+    """Trials by the status of their run; ``pending`` = not yet submitted."""
+
+    pending: int = 0
+    queued: int = 0
+    running: int = 0
+    completed: int = 0
+    failed: int = 0
+    canceled: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.failed + self.canceled
+
+    @property
+    def unfinished(self) -> int:
+        return self.pending + self.queued + self.running
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    id: int
+    trial_index: int
+    params: dict[str, float]
+    source: str
+    run_id: int | None
+    status: str
+    cagr: float | None
+    max_drawdown: float | None
+    sharpe: float | None
+    objective: float | None
+    feasible: bool | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BestSoFar:
+    run_id: int
+    cagr: float | None
+    max_drawdown: float | None
+    objective: float | None
+    feasible: bool
+
+
+@dataclass(frozen=True)
+class TopEntry:
+    rank: int
+    run_id: int
+    cagr: float | None
+    max_drawdown: float | None
+    sharpe: float | None
+    objective: float | None
+    feasible: bool
+    violation: float
+    trial_id: int | None
+    params: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FailedTrial:
+    run_id: int
+    trial_id: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SweepTop:
+    constraint_met: bool
+    objective: dict[str, Any] | None
+    constraints: list[dict[str, Any]]
+    items: list[TopEntry]
+    failed: list[FailedTrial]
+    completed: int
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    id: int
+    project_id: int
+    baseline_run_id: int
+    train_job_id: int
+    status: RunStatus
+    trials_total: int
+    counts: SweepCounts
+    progress: float
+    max_inflight: int
+    spec: dict[str, Any]
+    best: BestSoFar | None
+    report_path: str | None
+    error: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+def status_counts(session: Session, optimization_id: int) -> SweepCounts:
+    rows = session.execute(
+        select(BacktestRun.status, func.count())
+        .select_from(OptimizationTrial)
+        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
+        .where(OptimizationTrial.optimization_id == optimization_id)
+        .group_by(BacktestRun.status)
+    ).all()
+    counts = {field.name: 0 for field in fields(SweepCounts)}
+    for status, count in rows:
+        counts["pending" if status is None else RunStatus(status).value] += count
+    return SweepCounts(**counts)
+
+
+def objective_of(optimization: Optimization) -> Objective:
+    objective = optimization.spec.get("objective") or {}
+    return Objective(objective.get("metric", "cagr"), objective.get("direction", "max"))
+
+
+def constraints_of(optimization: Optimization) -> list[Constraint]:
+    return [
+        Constraint(c["metric"], c["op"], float(c["value"]))
+        for c in optimization.spec.get("constraints") or []
+    ]
+
+
+def runs_of(optimization_id: int) -> ColumnElement[bool]:
+    """A WHERE clause: the backtest run belongs to one of the sweep's trials."""
+    return BacktestRun.id.in_(
+        select(OptimizationTrial.run_id).where(OptimizationTrial.optimization_id == optimization_id)
+    )
+
+
+def rank_sweep(
+    session: Session, optimization: Optimization, limit: int, *, with_summary: bool = True
+) -> Ranking:
+    return rank_runs(
+        session,
+        runs_of(optimization.id),
+        objective_of(optimization),
+        constraints_of(optimization),
+        limit,
+        with_summary=with_summary,
+    )
+
+
+def stored_params(params: dict[str, str]) -> dict[str, float]:
+    """A trial's stored decimal strings as the numbers the API shows."""
+    return {name: float(Decimal(value)) for name, value in params.items()}
+
+
+def trial_params_by_run(session: Session, optimization_id: int) -> dict[int, tuple[int, dict]]:
+    rows = session.execute(
+        select(OptimizationTrial.run_id, OptimizationTrial.id, OptimizationTrial.params).where(
+            OptimizationTrial.optimization_id == optimization_id,
+            OptimizationTrial.run_id.is_not(None),
+        )
+    ).all()
+    return {run_id: (trial_id, params) for run_id, trial_id, params in rows}
+
+
+def list_trials(session: Session, optimization: Optimization) -> list[TrialRow]:
+    objective = objective_of(optimization)
+    objective_column = getattr(BacktestRun, objective.metric)
+    rows = session.execute(
+        select(
+            OptimizationTrial,
+            BacktestRun.status,
+            BacktestRun.cagr,
+            BacktestRun.max_drawdown,
+            BacktestRun.sharpe,
+            objective_column,
+            BacktestRun.error,
+            feasible_flag(constraints_of(optimization)),
+        )
+        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
+        .where(OptimizationTrial.optimization_id == optimization.id)
+        .order_by(OptimizationTrial.trial_index)
+    ).all()
+    return [
+        TrialRow(
+            id=trial.id,
+            trial_index=trial.trial_index,
+            params=stored_params(trial.params),
+            source=trial.source,
+            run_id=trial.run_id,
+            status="pending" if status is None else RunStatus(status).value,
+            cagr=cagr,
+            max_drawdown=max_drawdown,
+            sharpe=sharpe,
+            objective=objective_value,
+            feasible=feasible,
+            error=error,
+        )
+        for trial, status, cagr, max_drawdown, sharpe, objective_value, error, feasible in rows
+    ]
+
+
+def best_so_far(session: Session, optimization: Optimization) -> BestSoFar | None:
+    ranking = rank_sweep(session, optimization, 1, with_summary=False)
+    if not ranking.items:
+        return None
+    best = ranking.items[0]
+    return BestSoFar(
+        run_id=best.run_id,
+        cagr=best.cagr,
+        max_drawdown=best.max_drawdown,
+        objective=best.objective,
+        feasible=best.feasible,
+    )
+
+
+def describe(session: Session, optimization: Optimization) -> SweepSummary:
+    counts = status_counts(session, optimization.id)
+    total = optimization.trials_total
+    return SweepSummary(
+        id=optimization.id,
+        project_id=optimization.project_id,
+        baseline_run_id=optimization.baseline_run_id,
+        train_job_id=optimization.train_job_id,
+        status=optimization.status,
+        trials_total=total,
+        counts=counts,
+        progress=counts.done / total if total else 1.0,
+        max_inflight=optimization.max_inflight,
+        spec={k: v for k, v in optimization.spec.items() if k != "request_hash"},
+        best=best_so_far(session, optimization),
+        report_path=optimization.report_path,
+        error=optimization.error,
+        created_at=optimization.created_at,
+        started_at=optimization.started_at,
+        finished_at=optimization.finished_at,
+    )
+
+
+def top_trials(session: Session, optimization: Optimization, n: int) -> SweepTop:
+    ranking = rank_sweep(session, optimization, n)
+    by_run = trial_params_by_run(session, optimization.id)
+    items = []
+    for item in ranking.items:
+        trial_id, params = by_run.get(item.run_id, (None, {}))
+        items.append(
+            TopEntry(
+                rank=item.rank,
+                run_id=item.run_id,
+                cagr=item.cagr,
+                max_drawdown=item.max_drawdown,
+                sharpe=item.sharpe,
+                objective=item.objective,
+                feasible=item.feasible,
+                violation=item.violation,
+                trial_id=trial_id,
+                params=stored_params(params),
+            )
+        )
+    return SweepTop(
+        constraint_met=ranking.constraint_met,
+        objective=optimization.spec.get("objective"),
+        constraints=optimization.spec.get("constraints") or [],
+        items=items,
+        failed=[
+            FailedTrial(run_id=run_id, trial_id=by_run.get(run_id, (None,))[0], error=error)
+            for run_id, error in ranking.failed
+        ],
+        completed=ranking.completed,
+    )
