@@ -31,7 +31,7 @@ LOST_ERROR_NAMES = {"WorkerLostError", "WorkerLost"}
 class CeleryExecutor:
     adopts_running = True
 
-    def __init__(self, settings: Settings, poll_seconds: float = 0.1) -> None:
+    def __init__(self, settings: Settings, poll_seconds: float = 0.05) -> None:
         from app.workers.celery_app import make_celery
 
         self._celery = make_celery(settings)
