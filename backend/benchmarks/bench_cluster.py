@@ -177,13 +177,14 @@ def big_sweep(cluster: Cluster, seed: dict, trials: int) -> dict:
     return run_sweep(cluster.client, cluster.base, body, cluster.server.pid)
 
 
-def death_to_restart(cluster: Cluster, seed: dict) -> float:
+def death_to_restart(cluster: Cluster, scores: Path) -> float:
     """Kill the worker that holds a train job; seconds until the other worker holds it."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(cluster.database_url)
     workers = {name: cluster.start_worker(name) for name in ("alpha", "beta")}
     cluster.wait_workers(2)
+    seed = cluster.seed(scores)
     job = cluster.client.post(
         f"{cluster.base}/api/ml/train-jobs",
         json={"project_id": seed["project"], "params": TRAIN_PARAMS},
@@ -268,7 +269,7 @@ def main() -> None:
                 continue
             cluster = Cluster(workdir, data_dir, "celery", args, url)
             try:
-                seconds = death_to_restart(cluster, cluster.seed(scores))
+                seconds = death_to_restart(cluster, scores)
                 rows.append(
                     f"| worker SIGKILL -> its task held by the other worker ({broker}, "
                     f"lease {args.lease:g} s) | {seconds:.1f} s |"
