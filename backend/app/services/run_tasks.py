@@ -108,21 +108,41 @@ def requeue(session: Session, kind: Kind, job_id: int, task_id: str | None) -> b
 
 
 def retry_lost(
-    session: Session, kind: Kind, job_id: int, task_id: str, reason: str, max_attempts: int
+    session: Session,
+    kind: Kind,
+    job_id: int,
+    task_id: str,
+    reason: str,
+    max_attempts: int | None,
 ) -> Literal["requeued", "failed", "moved on"]:
     """A task whose worker died: queue the job again, or, once it has been started
-    ``max_attempts`` times, fail it with ``reason`` (a job that keeps killing its worker)."""
+    ``max_attempts`` times, fail it with ``reason`` (a job that keeps killing its worker).
+    ``max_attempts=None``: the job is not known to be the cause; always queue it again."""
     model = MODELS[kind]
     attempts = session.execute(
         select(model.attempts).where(*_holding(model, job_id, task_id)).with_for_update()
     ).scalar_one_or_none()
     if attempts is None:
         return "moved on"
-    if attempts >= max_attempts:
+    if max_attempts is not None and attempts >= max_attempts:
         fail_running(session, model, job_id, f"{reason} ({attempts} attempts)")
         return "failed"
     requeue(session, kind, job_id, task_id)
     return "requeued"
+
+
+def claim_queued(session: Session, kind: Kind, job_id: int) -> bool:
+    """Claim one queued job by id (the dispatcher runs a suspect job alone), counting the
+    attempt as ``dispatch.claim_queued_runs`` does for runs (``assign_tasks`` for train jobs).
+    False if the job is no longer queued."""
+    model = MODELS[kind]
+    values: dict = {"status": RunStatus.running, "started_at": utcnow()}
+    if kind == "backtest":
+        values["attempts"] = model.attempts + 1
+    result = session.execute(
+        update(model).where(model.id == job_id, model.status == RunStatus.queued).values(**values)
+    )
+    return result.rowcount == 1
 
 
 def heartbeat(session: Session, kind: Kind, task_ids: list[str], worker: str) -> int:

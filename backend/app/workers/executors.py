@@ -35,6 +35,7 @@ class LocalExecutor:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._pool = self._make_pool()
+        self.generation = 0  # counts pools: the jobs of a broken one died together
 
     def _make_pool(self) -> Executor:
         concurrency = self._settings.worker_concurrency
@@ -54,6 +55,7 @@ class LocalExecutor:
         except BrokenProcessPool:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._make_pool()
+            self.generation += 1
             return self._pool.submit(FUNCTIONS[kind], payload)
 
     def adopt(self, kind: str, task_id: str) -> Future:

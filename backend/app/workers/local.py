@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -28,11 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
-from app.models import BacktestRun, TrainJob
 from app.models.common import utcnow
-from app.services import backtests as backtest_service
 from app.services import dispatch, run_tasks
 from app.services import train_jobs as train_job_service
+from app.workers import jobs
 from app.workers.executors import LOST_ERRORS, LocalExecutor
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class _Task:
     job_id: int
     task_id: str
     future: Any  # concurrent.futures.Future
+    generation: int = 0  # which local pool ran it (a new one after a pool broke)
 
 
 @dataclass
@@ -53,6 +54,13 @@ class _Outcome:
     task: _Task
     result: dict[str, Any] | None  # the task's outcome, or None if its worker was lost
     lost_reason: str | None = None
+    alone: bool = True  # lost with no other job in the same pool: it is the cause
+
+
+def _lost_or_pending(future) -> bool:
+    if not future.done():
+        return True
+    return not future.cancelled() and isinstance(future.exception(), LOST_ERRORS)
 
 
 class NullWorker:
@@ -80,6 +88,8 @@ class LocalWorkerPool:
         self._inflight: dict[str, _Task] = {}
         self._outcomes: list[_Outcome] = []  # finished, not yet stored
         self._unmarked: list[_Task] = []  # sent, ``sent_at`` not yet stored
+        self._suspects: list[tuple[run_tasks.Kind, int]] = []  # to run alone (local pool)
+        self._lost_in_pool: Counter[int] = Counter()  # jobs lost, by local pool generation
         self._healthy_since: float | None = None
         self._next_reconcile = 0.0
         self.reconcile_seconds = min(1.0, settings.worker_lease_seconds / 3)
@@ -141,51 +151,46 @@ class LocalWorkerPool:
         self._claim_and_send()
 
     def _claim_and_send(self) -> None:
+        if self._suspects:
+            self._send_suspect()
+            return
         free = self.concurrency - len(self._inflight)
         if free <= 0:
             return
         with session_scope(self.session_factory) as session:
-            jobs = train_job_service.claim_queued_train_jobs(session, min(free, 1))
-            train_tasks = run_tasks.assign_tasks(session, "train", [job.job_id for job in jobs])
-        for job in jobs:
-            self._send("train", job.job_id, train_tasks[job.job_id], self._train_payload(job))
-        free -= len(jobs)
+            claimed_jobs = train_job_service.claim_queued_train_jobs(session, min(free, 1))
+            job_tasks = run_tasks.assign_tasks(
+                session, "train", [job.job_id for job in claimed_jobs]
+            )
+        for job in claimed_jobs:
+            payload = jobs.train_payload(self.settings, job)
+            self._send("train", job.job_id, job_tasks[job.job_id], payload)
+        free -= len(claimed_jobs)
         with session_scope(self.session_factory) as session:
             runs = dispatch.claim_queued_runs(session, free)
             run_tasks_ = run_tasks.assign_tasks(session, "backtest", [run.run_id for run in runs])
         for run in runs:
-            self._send("backtest", run.run_id, run_tasks_[run.run_id], self._run_payload(run))
+            payload = jobs.run_payload(self.settings, run)
+            self._send("backtest", run.run_id, run_tasks_[run.run_id], payload)
         self._store_sent_marks()
 
-    # -- payloads --------------------------------------------------------------------------
-    def _common_payload(self) -> dict[str, Any]:
-        return {
-            "data_source": self.settings.data_source,
-            "data_dir": str(self.settings.data_dir),
-            "artifacts_dir": str(self.settings.artifacts_dir),
-        }
-
-    def _run_payload(self, run: dispatch.ClaimedRun) -> dict[str, Any]:
-        return {
-            **self._common_payload(),
-            "run_id": run.run_id,
-            "algorithm_parameters": run.algorithm_parameters,
-            "file_roots": [str(root) for root in self.settings.allowed_file_roots()],
-        }
-
-    def _train_payload(self, job: train_job_service.ClaimedTrainJob) -> dict[str, Any]:
-        return {**self._common_payload(), "job_id": job.job_id, "params": job.params}
-
-    def _stored_payload(self, session: Session, kind: str, job_id: int) -> dict[str, Any]:
-        """The payload of a job claimed earlier (its task was never sent)."""
-        if kind == "train":
-            job = session.get(TrainJob, job_id)
-            claimed = train_job_service.ClaimedTrainJob(job_id, dict(job.params or {}))
-            return self._train_payload(claimed)
-        run = session.get(BacktestRun, job_id)
-        algorithm = dict((run.params or {}).get("algorithm_parameters") or {})
-        claimed_run = dispatch.ClaimedRun(job_id, algorithm, run.pipeline_train_job_id)
-        return self._run_payload(claimed_run)
+    def _send_suspect(self) -> None:
+        """Run a job that was in flight when a pool process died, alone: if the pool dies
+        again, that job is the one killing it (and its attempts count); if not, it was only
+        a bystander. Other work waits for the pool to drain meanwhile."""
+        if self._inflight:
+            return
+        kind, job_id = self._suspects[0]
+        with session_scope(self.session_factory) as session:
+            if run_tasks.claim_queued(session, kind, job_id):
+                task_id = run_tasks.assign_tasks(session, kind, [job_id])[job_id]
+                payload = jobs.stored_payload(self.settings, session, kind, job_id)
+            else:
+                task_id = None
+        if task_id is None:  # canceled meanwhile
+            self._suspects.pop(0)
+            return
+        self._send(kind, job_id, task_id, payload)
 
     # -- sending and receiving -------------------------------------------------------------
     def _send(self, kind: run_tasks.Kind, job_id: int, task_id: str, payload: dict) -> None:
@@ -195,7 +200,8 @@ class LocalWorkerPool:
             self._unmarked.append(self._inflight[task_id])
 
     def _track(self, kind: run_tasks.Kind, job_id: int, task_id: str, future) -> None:
-        self._inflight[task_id] = _Task(kind, job_id, task_id, future)
+        generation = getattr(self._executor, "generation", 0)
+        self._inflight[task_id] = _Task(kind, job_id, task_id, future, generation)
         future.add_done_callback(lambda _f: self._wake.set())
 
     def _store_sent_marks(self) -> None:
@@ -213,10 +219,23 @@ class LocalWorkerPool:
             try:
                 self._outcomes.append(_Outcome(task, task.future.result()))
             except LOST_ERRORS:
-                self._outcomes.append(_Outcome(task, None, LOST_REASON))
+                self._outcomes.append(_Outcome(task, None, LOST_REASON, self._lost_alone(task)))
             except Exception as exc:
                 error = f"internal error: {type(exc).__name__}: {exc}"
                 self._outcomes.append(_Outcome(task, {"ok": False, "error": error}))
+
+    def _lost_alone(self, task: _Task) -> bool:
+        """Celery reports exactly which task's process died; a broken local pool fails every
+        job it held, and only a job that was alone in it is known to have killed it."""
+        if self._executor.adopts_running:
+            return True
+        earlier = self._lost_in_pool[task.generation]
+        self._lost_in_pool[task.generation] += 1
+        return earlier == 0 and not any(
+            other.generation == task.generation and _lost_or_pending(other.future)
+            for other in self._inflight.values()
+            if other is not task
+        )
 
     def _store_outcomes(self) -> None:
         """Store finished outcomes, oldest first; one that cannot be stored now (the
@@ -232,36 +251,22 @@ class LocalWorkerPool:
                         task.job_id,
                         task.task_id,
                         outcome.lost_reason,
-                        self.settings.max_attempts,
+                        self.settings.max_attempts if outcome.alone else None,
                     )
                     log.warning("%s %s: worker lost; %s", task.kind, task.job_id, verdict)
                 elif run_tasks.holds_task(session, task.kind, task.job_id, task.task_id):
-                    self._record(session, task, outcome.result)
+                    jobs.record_outcome(session, task.kind, task.job_id, outcome.result)
+                    verdict = "stored"
+                else:
+                    verdict = "moved on"
             self._outcomes.pop(0)
             self._executor.release(task.task_id)
-
-    @staticmethod
-    def _record(session: Session, task: _Task, outcome: dict[str, Any]) -> None:
-        if task.kind == "backtest":
-            if outcome["ok"]:
-                backtest_service.record_success(
-                    session,
-                    task.job_id,
-                    metrics=outcome["metrics"],
-                    artifact_dir=outcome["artifact_dir"],
-                )
-            else:
-                backtest_service.record_failure(session, task.job_id, reason=outcome["error"])
-        elif outcome["ok"]:
-            train_job_service.record_train_success(
-                session,
-                task.job_id,
-                scores_path=outcome["scores_path"],
-                metrics=outcome["metrics"],
-                artifact_dir=outcome["artifact_dir"],
-            )
-        else:
-            train_job_service.record_train_failure(session, task.job_id, reason=outcome["error"])
+            suspect = (task.kind, task.job_id)
+            if verdict == "requeued" and not self._executor.adopts_running:
+                if suspect not in self._suspects:
+                    self._suspects.append(suspect)
+            elif suspect in self._suspects:
+                self._suspects.remove(suspect)
 
     # -- reconciliation: the database's running jobs against what really executes ---------
     def _reconcile(self) -> None:
@@ -282,7 +287,7 @@ class LocalWorkerPool:
                 # Claimed, but the server stopped before the task reached the broker (or
                 # just after: a worker that got it would have renewed its lease or started it).
                 with session_scope(self.session_factory) as session:
-                    payload = self._stored_payload(session, job.kind, job.job_id)
+                    payload = jobs.stored_payload(self.settings, session, job.kind, job.job_id)
                 self._send(job.kind, job.job_id, job.task_id, payload)
             else:
                 future = self._executor.adopt(job.kind, job.task_id)

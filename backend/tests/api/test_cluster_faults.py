@@ -195,6 +195,66 @@ def test_pool_process_killed_mid_task_runs_the_job_again(
     assert trials == (30, 30) and unfinished == 0
 
 
+def test_a_job_that_keeps_killing_its_pool_process_fails_and_only_it(
+    engine, seeded, market_settings, database_url, tmp_path
+):
+    """The pool process is killed every time the train job computes (as if the job itself
+    made the OOM killer strike). The first time a sweep run is in the pool too: both are run
+    again, each alone. The train job keeps dying, alone, and fails after
+    ``max_attempts`` (3) with that reason; the sweep's runs all complete."""
+    env = cluster_env(market_settings, database_url, BROKERS["redis"][0], unique_queue())
+    env.update(
+        STOCKLEAN_WORKER_MODE="process",
+        STOCKLEAN_WORKER_CONCURRENCY="2",
+        STOCKLEAN_MAX_ATTEMPTS="3",
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, port, tmp_path / "server.log")
+
+    def train_attempt() -> int | None:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT status, attempts FROM ml_train_jobs WHERE id = :id"), {"id": job_id}
+            ).one()
+        return row.attempts if row.status == "running" else None
+
+    try:
+        job_id = httpx.post(
+            f"{base}/api/ml/train-jobs", json={"project_id": 18, "params": SLOW_TRAIN_PARAMS}
+        ).json()["id"]
+        sweep_id = httpx.post(f"{base}/api/optimizations", json=SWEEP).json()["id"]
+        for attempt in (1, 2, 3):
+            wait_for(lambda n=attempt: train_attempt() == n, 60, f"train attempt {attempt}")
+            time.sleep(0.3)
+            children = wait_for(lambda: pool_processes(server.pid), 10, "the pool processes")
+            os.kill(children[0], signal.SIGKILL)
+        job = wait_for(
+            lambda: (
+                (j := get_json(f"{base}/api/ml/train-jobs/{job_id}"))["status"]
+                in {"completed", "failed"}
+                and j
+            ),
+            60,
+            "the train job",
+        )
+        body = wait_for(
+            lambda: (
+                (b := get_json(f"{base}/api/optimizations/{sweep_id}"))["status"] == "completed"
+                and b
+            ),
+            120,
+            "the sweep",
+        )
+    finally:
+        kill_group(server)
+    assert job["status"] == "failed"
+    assert job["error"] == "the worker process died while running this job (3 attempts)"
+    assert body["counts"]["completed"] == 30 and body["counts"]["failed"] == 0
+    trials, unfinished, _ = sweep_outcome(engine)
+    assert trials == (30, 30) and unfinished == 0
+
+
 def test_postgres_restart_mid_sweep_loses_nothing(market_settings, small_market_dir):
     """A PostgreSQL server of the test's own, restarted (fast shutdown: every connection
     cut) five times while a sweep and a train job run. Outcomes that could not be stored are
