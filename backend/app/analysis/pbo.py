@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.returns import FLAT_VARIANCE
+
 BLOCKS = 16
 # SRs that differ by less than this are ties (the same data summed two ways can differ in
 # the last bits; a real difference between distinct trials is many orders larger).
@@ -49,10 +51,10 @@ class PboResult:
 
 def _split_sharpes(sum1: np.ndarray, sum2: np.ndarray, count: int) -> np.ndarray:
     """SR = mean / std(ddof 1) from sums; 0 when the variance is (numerically) 0, as the
-    engine's ``sharpe_ratio`` does for a flat series."""
+    engine's ``sharpe_ratio`` does for a flat series (a ranking needs a number)."""
     mean = sum1 / count
     variance = (sum2 - sum1 * mean) / (count - 1)
-    flat = variance <= 1e-14 * (sum2 / count)
+    flat = variance <= FLAT_VARIANCE * (sum2 / count)
     std = np.sqrt(np.where(flat, 1.0, variance))
     return np.where(flat, 0.0, mean / std)
 

@@ -13,6 +13,9 @@ import numpy as np
 
 # Two trials are the same backtest when their returns differ by at most this, everywhere.
 EQUIVALENCE_TOLERANCE = 1e-12
+# A variance at most this times the mean square is rounding noise (returns of a constant-growth
+# curve recomputed from its equity differ in the last bits), treated as exactly 0.
+FLAT_VARIANCE = 1e-14
 
 
 def returns_matrix(equity: np.ndarray) -> np.ndarray:
@@ -69,26 +72,26 @@ def distinct_trials(
 
 
 def sharpe_ratios(returns: np.ndarray) -> np.ndarray:
-    """Per-row SR = mean(r) / std(r, ddof=1), daily, not annualised; NaN when the standard
-    deviation is 0 or there are fewer than two returns (the ratio is then undefined)."""
+    """Per-row SR = mean(r) / std(r, ddof=1), daily, not annualised; NaN when the variance is
+    0 (at most ``FLAT_VARIANCE`` x mean(r²)) or there are fewer than two returns: the ratio is
+    then undefined."""
     returns = np.atleast_2d(np.asarray(returns, dtype=float))
     if returns.shape[1] < 2:
         return np.full(returns.shape[0], np.nan)
     means = returns.mean(axis=1)
-    stds = returns.std(axis=1, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(stds > 0, means / np.where(stds > 0, stds, 1.0), np.nan)
-    return ratios
+    variances = returns.var(axis=1, ddof=1)
+    flat = variances <= FLAT_VARIANCE * np.mean(returns**2, axis=1)
+    return np.where(flat, np.nan, means / np.sqrt(np.where(flat, 1.0, variances)))
 
 
 def standardized_moments(returns: np.ndarray) -> tuple[float, float]:
     """Population skewness and raw (non-excess) kurtosis of one return series:
     skew = m3 / m2^1.5, kurt = m4 / m2^2 with m_k = mean((r - mean(r))^k); kurt is 3 for a
-    normal distribution. NaN, NaN when the variance is 0."""
+    normal distribution. NaN, NaN when the variance is 0 (as in :func:`sharpe_ratios`)."""
     returns = np.asarray(returns, dtype=float)
     deviations = returns - returns.mean()
     m2 = float(np.mean(deviations**2))
-    if m2 <= 0:
+    if returns.size == 0 or m2 <= FLAT_VARIANCE * float(np.mean(returns**2)):
         return float("nan"), float("nan")
     m3 = float(np.mean(deviations**3))
     m4 = float(np.mean(deviations**4))

@@ -183,10 +183,12 @@ def analyze_sweep(
     full-window metric per trial (used for the plateau), e.g. for metrics an equity curve
     cannot give. Degenerate inputs give null parts with reasons, not exceptions."""
     run_ids = tuple(int(r) for r in run_ids)
-    equity = np.asarray(equity, dtype=float).reshape(len(run_ids), -1)
     dates = np.asarray(dates, dtype="datetime64[D]")
-    if equity.shape[1] != dates.size:
-        raise ValueError(f"equity has {equity.shape[1]} samples per trial but {dates.size} dates")
+    equity = np.asarray(equity, dtype=float)
+    if equity.shape != (len(run_ids), dates.size):
+        raise ValueError(
+            f"equity has shape {equity.shape}; expected {len(run_ids)} trials x {dates.size} dates"
+        )
     if len(params) != len(run_ids):
         raise ValueError(f"{len(params)} parameter sets for {len(run_ids)} trials")
     if np.any(~np.isfinite(equity)) or np.any(equity <= 0):
