@@ -32,6 +32,8 @@ class Optimization(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     error: Mapped[str | None] = mapped_column(Text)
     report_path: Mapped[str | None] = mapped_column(String(1024))
+    # The selection-validity analysis (DESIGN §7), stored when the sweep finishes.
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(Timestamp())
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp())
