@@ -24,7 +24,7 @@ from app.errors import Conflict
 from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
 from app.models.backtest import METRIC_COLUMNS
 from app.services.backtests import equity_artifact
-from app.services.optimizations import constraints_of, objective_of, rank_sweep
+from app.services.sweep_results import constraints_of, objective_of, rank_sweep
 
 log = logging.getLogger(__name__)
 

@@ -110,6 +110,7 @@ class LocalWorkerPool:
         with session_scope(self.session_factory) as session:
             finished_sweeps = dispatch.advance_sweeps(session)
         for sweep_id in finished_sweeps:
+            self._analyze(sweep_id)
             self._write_report(sweep_id)
         free = self.concurrency - len(self._inflight)
         if free <= 0:
@@ -187,6 +188,17 @@ class LocalWorkerPool:
             )
         else:
             train_job_service.record_train_failure(session, item.job_id, reason=outcome["error"])
+
+    def _analyze(self, sweep_id: int) -> None:
+        from app.models import Optimization
+        from app.services import sweep_analysis
+
+        try:
+            with session_scope(self.session_factory) as session:
+                sweep_analysis.ensure_analysis(session, session.get(Optimization, sweep_id))
+        except Exception:
+            # The results are stored; GET .../analysis computes it again on request.
+            log.exception("analysis of optimization %s failed", sweep_id)
 
     def _write_report(self, sweep_id: int) -> None:
         from app.models import Optimization
