@@ -210,7 +210,9 @@ def section_lines(
     if boot.get("resamples"):
         lines.append(
             "- "
-            + t.bootstrap.format(block=boot.mean_block, resamples=boot.resamples, seed=boot.seed)
+            + t.bootstrap.format(
+                block=boot["mean_block"], resamples=boot["resamples"], seed=boot["seed"]
+            )
         )
     verdict = analysis["verdict"].get(lang) or analysis["verdict"].get("en", "")
     return [*lines, "", t.verdict.format(text=verdict), ""]
