@@ -179,6 +179,11 @@ def analysis_document(a: SweepAnalysis) -> dict:
         },
         "plateau": plateau_records,
         "plateau_summary": plateau_summary,
+        "baseline": {
+            "run_id": a.baseline_run_id,
+            "metrics": dict(a.baseline_metrics) if a.baseline_metrics is not None else None,
+            "feasible": a.baseline_feasible,
+        },
         "walk_forward": _walk_forward_section(a),
         "bootstrap": _bootstrap_section(a),
         "verdict": a.verdict,
@@ -228,4 +233,6 @@ def verdict_facts(a: SweepAnalysis) -> VerdictFacts:
         walk_forward_cagr=wf_cagr,
         walk_forward_baseline_cagr=wf_base,
         walk_forward_years=wf_years,
+        baseline_feasible=a.baseline_feasible,
+        baseline_max_drawdown=(a.baseline_metrics or {}).get("max_drawdown"),
     )

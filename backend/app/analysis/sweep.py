@@ -74,6 +74,10 @@ class SweepAnalysis:
     bootstrap_reason: str | None
     drawdown_limit: float | None
     baseline_run_id: int | None
+    # The baseline's objective and constraint metrics on the sweep's window, and whether it
+    # meets the constraints (None without a baseline or for metrics a curve cannot give).
+    baseline_metrics: Mapping[str, float] | None = None
+    baseline_feasible: bool | None = None
     verdict: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -256,6 +260,14 @@ def analyze_sweep(
         if baseline_equity is None:
             boot_reason = "no baseline equity: differences to the baseline are omitted"
 
+    baseline_metrics = baseline_feasible = None
+    if baseline_equity is not None:
+        wanted = sorted({"cagr", "max_drawdown", *names} & set(SUPPORTED_METRICS))
+        baseline_table = metric_table(baseline_equity[None, :], dates, wanted)
+        baseline_metrics = {name: float(values[0]) for name, values in baseline_table.items()}
+        if not unsupported:
+            baseline_feasible = bool(total_violations(baseline_table, constraints)[0] == 0)
+
     analysis = SweepAnalysis(
         run_ids=run_ids,
         params=tuple(params),
@@ -276,6 +288,8 @@ def analyze_sweep(
         bootstrap_reason=boot_reason,
         drawdown_limit=limit,
         baseline_run_id=baseline_run_id,
+        baseline_metrics=baseline_metrics,
+        baseline_feasible=baseline_feasible,
     )
     from app.analysis.serialize import verdict_facts
     from app.analysis.verdict import verdict

@@ -37,6 +37,8 @@ class VerdictFacts:
     walk_forward_cagr: float | None
     walk_forward_baseline_cagr: float | None
     walk_forward_years: str | None  # "2021–2025"
+    baseline_feasible: bool | None = None  # the baseline meets the constraints on the window
+    baseline_max_drawdown: float | None = None
 
 
 def _pp(value: float) -> str:
@@ -104,17 +106,35 @@ def _second_sentence(f: VerdictFacts) -> tuple[str, str]:
             + f"（样本内最优在 {f.pbo:.0%} 的划分中样本外落入后一半）"
         )
     if f.top1_vs_baseline is not None:
-        beats = f.top1_vs_baseline.lower > 0
-        parts_en.append(
-            f"its CAGR minus the baseline's is {_interval(f.top1_vs_baseline)}"
-            + (", above zero" if beats else ", not clearly above zero")
-        )
-        parts_zh.append(
-            f"相对基线的 CAGR 差为 {_interval(f.top1_vs_baseline)}"
-            + ("，大于零" if beats else "，不能确定大于零")
-        )
+        en, zh = _baseline_clause(f)
+        parts_en.append(en)
+        parts_zh.append(zh)
     en = "; ".join(parts_en)
     return en[0].upper() + en[1:] + ".", "；".join(parts_zh) + "。"
+
+
+def _baseline_clause(f: VerdictFacts) -> tuple[str, str]:
+    """Top 1 against the baseline: above, below, or not distinguishable, and whether the
+    baseline itself keeps within the constraints (a higher CAGR that breaks them is no
+    better choice)."""
+    d = f.top1_vs_baseline
+    interval = _interval(d)
+    if d.lower > 0:
+        en, zh = f"its CAGR beats the baseline's ({interval})", f"其 CAGR 高于基线（{interval}）"
+    elif d.upper < 0:
+        en, zh = f"its CAGR is below the baseline's ({interval})", f"其 CAGR 低于基线（{interval}）"
+    else:
+        en = f"its CAGR is not distinguishable from the baseline's ({interval})"
+        zh = f"其 CAGR 与基线无法区分（{interval}）"
+    if f.baseline_feasible is False:
+        drawdown = f.baseline_max_drawdown
+        shown = "" if drawdown is None else f", MaxDD {drawdown:.2%}"
+        en += f", but the baseline breaks the constraints{shown}"
+        zh += f"，但基线违反约束{shown.replace(', ', '，')}"
+    elif f.baseline_feasible and d.upper < 0:
+        en += ", and the baseline also meets the constraints: the numbers favour keeping it"
+        zh += "，且基线也满足约束：数字支持保留基线"
+    return en, zh
 
 
 def _third_sentence(f: VerdictFacts) -> tuple[str, str]:

@@ -150,6 +150,12 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
         baseline_run_id=sweep.baseline_run_id,
         full_window_metrics=stored_metrics,
     )
+    document = analysis.to_dict()
+    document["baseline"].update(
+        used=baseline_equity is not None,
+        reason=baseline_reason,
+        source="the baseline run's stored equity on the sweep's sessions",
+    )
     return {
         "version": ANALYSIS_VERSION,
         "optimization_id": sweep.id,
@@ -160,14 +166,8 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
             "samples": int(dates.size),
             "starts_with_capital": has_start_sample,
         },
-        "baseline": {
-            "run_id": sweep.baseline_run_id,
-            "used": baseline_equity is not None,
-            "reason": baseline_reason,
-            "source": "the baseline run's stored equity on the sweep's sessions",
-        },
         "trials_without_equity": missing,
-        **analysis.to_dict(),
+        **document,
     }
 
 

@@ -9,10 +9,21 @@ from pathlib import Path
 import numpy as np
 
 
+def _influence(axis: dict, records: list[dict]) -> float:
+    """How much the objective moves along ``axis``: the range of its mean over the trials at
+    each of the axis' values. The two most influential axes are drawn; the rest are offsets."""
+    by_value: dict[int, list[float]] = {}
+    for record in records:
+        if record["objective"] is not None:
+            by_value.setdefault(record["coords"][axis["name"]], []).append(record["objective"])
+    means = [float(np.mean(values)) for values in by_value.values()]
+    return max(means) - min(means) if means else 0.0
+
+
 def _plateau_map(axes, analysis: dict) -> None:
     records = analysis.get("plateau") or []
     summary = analysis["plateau_summary"]
-    lattice = sorted(summary.get("axes") or [], key=lambda a: -len(a["values"]))
+    lattice = sorted(summary.get("axes") or [], key=lambda a: -_influence(a, records))
     if not records or not lattice:
         axes.text(
             0.5, 0.5, "no plateau (one searched value)", ha="center", transform=axes.transAxes
@@ -127,7 +138,7 @@ def _walk_forward(axes, analysis: dict) -> None:
         )
     axes.set_title("Anchored yearly walk-forward (start = 1)", fontsize=9)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, loc="upper left")
+    axes.legend(fontsize=7, loc="lower right")
 
 
 def draw(analysis: dict, path: Path, synthetic: bool) -> None:
