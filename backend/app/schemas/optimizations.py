@@ -269,7 +269,7 @@ class PboOut(BaseModel):
     value: float | None
     blocks: int
     combinations: int
-    logit_histogram: list[dict[str, float]]
+    logit_histogram: list[dict[str, float | int]]  # {"lower", "upper", "count"}
     reason: str | None = None
 
 
