@@ -4,6 +4,7 @@ paired block bootstrap, with a verdict. Pure functions over numpy arrays; no dat
 framework. Start with :func:`analyze_sweep`."""
 
 from app.analysis.metrics import SUPPORTED_METRICS, Constraint, Objective
-from app.analysis.sweep import SweepAnalysis, analyze_sweep
+from app.analysis.result import SweepAnalysis
+from app.analysis.sweep import analyze_sweep
 
 __all__ = ["SUPPORTED_METRICS", "Constraint", "Objective", "SweepAnalysis", "analyze_sweep"]

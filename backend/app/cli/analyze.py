@@ -27,25 +27,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def analyze(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from app.cli.runtime import database_session
     from app.config import get_settings
-    from app.db import make_engine, make_session_factory, session_scope
     from app.errors import DomainError
-    from app.migrate import upgrade
     from app.services import optimizations as optimization_service
     from app.services import sweep_analysis
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            try:
-                sweep = optimization_service.get_optimization(session, args.optimization_id)
-                document = sweep_analysis.ensure_analysis(session, sweep)
-            except DomainError as exc:
-                raise CommandError(str(exc.detail)) from exc
-    finally:
-        engine.dispose()
+    with database_session(get_settings()) as session:
+        try:
+            sweep = optimization_service.get_optimization(session, args.optimization_id)
+            document = sweep_analysis.ensure_analysis(session, sweep)
+        except DomainError as exc:
+            raise CommandError(str(exc.detail)) from exc
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0

@@ -4,19 +4,10 @@ DESIGN §4.2 document of a real 30-trial sweep on the small synthetic market."""
 from __future__ import annotations
 
 import json
-import time
 
-from polling import wait_until_final
+from factories import SEED_BODY
+from polling import wait_until, wait_until_final
 from sqlalchemy import text
-
-SEED_BODY = {
-    "baseline_run_id": 615,
-    "train_job_id": 120,
-    "backtest_start": "2020-01-02",
-    "backtest_end": "2021-12-31",
-    "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
-    "max_inflight": 4,
-}
 
 
 def test_unknown_optimization_is_404(market_client):
@@ -37,10 +28,9 @@ def test_completed_sweep_analysis_is_stored_and_served(market_client, seeded, en
     sweep = market_client.post("/api/optimizations", json=SEED_BODY).json()
     done = wait_until_final(market_client, f"/api/optimizations/{sweep['id']}")
     assert done["status"] == "completed"
-    deadline = time.monotonic() + 30  # the dispatcher analyses, then writes the report
-    while not market_client.get(f"/api/optimizations/{sweep['id']}").json()["report_path"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # The dispatcher analyses the sweep, then writes the report.
+    path = f"/api/optimizations/{sweep['id']}"
+    wait_until(market_client, path, lambda body: body["report_path"], 30)
     with engine.connect() as conn:
         stored = conn.execute(
             text("SELECT analysis FROM optimizations WHERE id = :id"), {"id": sweep["id"]}

@@ -1,21 +1,82 @@
-"""The ``/analysis`` document (DESIGN §4.2) of a :class:`~app.analysis.sweep.SweepAnalysis`:
-plain JSON (no NaN or infinity: null), lists of records a web UI can draw directly, run ids
-instead of row indices, lattice values as exact decimal strings."""
+"""What :func:`app.analysis.analyze_sweep` returns: a frozen :class:`SweepAnalysis`, and its
+``/analysis`` document (DESIGN §4.2): plain JSON (no NaN or infinity: null), lists of records
+a web UI can draw directly, run ids instead of row indices, lattice values as exact decimal
+strings."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from app.analysis.bootstrap import Interval
-from app.analysis.pbo import BLOCKS, combinations_count, logit_histogram
-from app.analysis.verdict import Difference, VerdictFacts
+from app.analysis.bootstrap import BootstrapResult, Interval
+from app.analysis.metrics import Constraint, Objective
+from app.analysis.pbo import BLOCKS, PboResult, combinations_count, logit_histogram
+from app.analysis.plateau import PlateauResult
+from app.analysis.returns import DistinctTrials
+from app.analysis.walk_forward import WalkForwardResult
 
-if TYPE_CHECKING:
-    from app.analysis.sweep import SweepAnalysis
+
+@dataclass(frozen=True)
+class DsrSummary:
+    run_id: int | None
+    sharpe: float | None
+    sr0: float | None
+    sr_variance: float | None
+    n_trials: int
+    n_returns: int
+    skewness: float | None
+    kurtosis: float | None
+    value: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SweepAnalysis:
+    """Everything the analysis found; row indices refer to the trial order given."""
+
+    run_ids: tuple[int, ...]
+    params: tuple[Mapping[str, Decimal], ...]
+    dates: np.ndarray
+    objective: Objective
+    constraints: tuple[Constraint, ...]
+    top_rows: tuple[int, ...]
+    full_window: Mapping[str, np.ndarray]  # metric -> value per trial over the whole window
+    violations: np.ndarray
+    distinct: DistinctTrials
+    dsr: DsrSummary
+    pbo: PboResult
+    plateau: PlateauResult | None
+    plateau_reason: str | None
+    walk_forward: WalkForwardResult | None
+    walk_forward_reason: str | None
+    bootstrap: BootstrapResult | None
+    bootstrap_reason: str | None
+    drawdown_limit: float | None
+    baseline_run_id: int | None
+    # The baseline's objective and constraint metrics on the sweep's window, and whether it
+    # meets the constraints (None without a baseline or for metrics a curve cannot give).
+    baseline_metrics: Mapping[str, float] | None = None
+    baseline_feasible: bool | None = None
+    verdict: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def equivalent(self) -> dict[int, int]:
+        """{run id: run id of the earlier trial it duplicates} for every non-distinct trial."""
+        owners = self.distinct.representative_of
+        return {
+            self.run_ids[row]: self.run_ids[int(owner)]
+            for row, owner in enumerate(owners)
+            if owner != row
+        }
+
+    def to_dict(self) -> dict:
+        """The ``/analysis`` document (DESIGN §4.2): JSON-safe, see :func:`analysis_document`."""
+        return analysis_document(self)
 
 
 def json_safe(value: Any) -> Any:
@@ -46,7 +107,7 @@ def _interval(interval: Interval | None) -> dict | None:
     return {"estimate": interval.estimate, "lower": interval.lower, "upper": interval.upper}
 
 
-def _params_text(params) -> str:
+def params_text(params) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
@@ -189,50 +250,3 @@ def analysis_document(a: SweepAnalysis) -> dict:
         "verdict": a.verdict,
     }
     return json_safe(document)
-
-
-def _difference(interval: Interval | None) -> Difference | None:
-    if interval is None:
-        return None
-    return Difference(interval.estimate, interval.lower, interval.upper)
-
-
-def verdict_facts(a: SweepAnalysis) -> VerdictFacts:
-    equivalent = a.equivalent
-    top_ids = tuple(a.run_ids[row] for row in a.top_rows)
-    boot = a.bootstrap.trials if a.bootstrap is not None else ()
-    second = _difference(boot[1].cagr_minus_top1) if len(boot) > 1 else None
-    versus_base = _difference(boot[0].cagr_minus_baseline) if boot else None
-    top1 = a.top_rows[0] if a.top_rows else None
-    stable = edges = choice = None
-    if a.plateau is not None and top1 is not None:
-        stable = bool(a.plateau.stable[top1])
-        edges = tuple(a.plateau.edges(top1))
-        stable_rows = [row for row in a.plateau.ranking if a.plateau.stable[row]]
-        if stable_rows:
-            choice = (a.run_ids[stable_rows[0]], _params_text(a.params[stable_rows[0]]))
-    wf_cagr = wf_base = wf_years = None
-    if a.walk_forward is not None:
-        summaries = a.walk_forward.summaries
-        wf_cagr = summaries["walk_forward"].cagr
-        wf_base = summaries["baseline"].cagr if summaries["baseline"] is not None else None
-        first, last = a.walk_forward.dates[1], a.walk_forward.dates[-1]
-        wf_years = f"{str(first)[:4]}–{str(last)[:4]}"
-    return VerdictFacts(
-        n_trials=len(a.run_ids),
-        distinct_trials=a.distinct.count,
-        top_run_ids=top_ids,
-        top_equivalent_to=tuple(equivalent.get(r) for r in top_ids),
-        second_vs_first=second,
-        top1_vs_baseline=versus_base,
-        dsr=a.dsr.value,
-        pbo=a.pbo.value,
-        top1_stable=stable,
-        top1_edges=edges or (),
-        stable_choice=choice,
-        walk_forward_cagr=wf_cagr,
-        walk_forward_baseline_cagr=wf_base,
-        walk_forward_years=wf_years,
-        baseline_feasible=a.baseline_feasible,
-        baseline_max_drawdown=(a.baseline_metrics or {}).get("max_drawdown"),
-    )
