@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.analysis import Constraint, Objective, analyze_sweep
@@ -171,8 +171,25 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
     }
 
 
-def _is_current(document: dict[str, Any] | None) -> bool:
-    return bool(document) and document.get("version") == ANALYSIS_VERSION
+def _completed_runs(session: Session, sweep: Optimization) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(OptimizationTrial)
+        .join(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
+        .where(
+            OptimizationTrial.optimization_id == sweep.id,
+            BacktestRun.status == RunStatus.completed,
+        )
+    ).scalar_one()
+
+
+def _is_current(document: dict[str, Any] | None, completed_runs: int | None = None) -> bool:
+    """Stored by this version, and (when given) over as many completed runs as there are
+    now: a canceled sweep's runs that were still running finish after it."""
+    if not document or document.get("version") != ANALYSIS_VERSION:
+        return False
+    counted = document.get("n_trials", 0) + len(document.get("trials_without_equity") or [])
+    return completed_runs is None or counted == completed_runs
 
 
 def ensure_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
@@ -183,7 +200,7 @@ def ensure_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
             f"optimization {sweep.id} is {sweep.status.value}; its analysis is computed when it "
             "finishes"
         )
-    if _is_current(sweep.analysis):
+    if _is_current(sweep.analysis, _completed_runs(session, sweep)):
         return sweep.analysis
     document = compute_analysis(session, sweep)
     sweep.analysis = document

@@ -22,6 +22,15 @@ def test_running_sweep_is_409(market_client, seeded):
     assert response.status_code == 409
     assert "analysis is computed when it finishes" in response.json()["detail"]
     market_client.post(f"/api/optimizations/{sweep['id']}/cancel")
+    # Canceled is final: the analysis covers the runs that completed, and follows the ones
+    # that were still running when they finish.
+    path = f"/api/optimizations/{sweep['id']}"
+    wait_until(market_client, path, lambda body: body["counts"]["running"] == 0, 60)
+    canceled = market_client.get(f"{path}/analysis")
+    assert canceled.status_code == 200
+    completed = market_client.get(path).json()["counts"]["completed"]
+    assert canceled.json()["n_trials"] == completed
+    json.dumps(canceled.json(), allow_nan=False)
 
 
 def test_completed_sweep_analysis_is_stored_and_served(market_client, seeded, engine):
