@@ -42,7 +42,7 @@ def _start_sample(run: BacktestRun) -> tuple[pd.Timestamp, float] | None:
     return pd.Timestamp(str(start)[:10]), float(capital)
 
 
-def _aligned_equity(
+def aligned_equity(
     runs: list[BacktestRun],
 ) -> tuple[list[BacktestRun], np.ndarray, np.ndarray, list[int], bool]:
     """The runs that have an equity artifact, the sample dates they share and their equity
@@ -73,7 +73,7 @@ def _aligned_equity(
     return kept, dates, np.hstack([capital, frame.to_numpy(dtype=float).T]), missing, True
 
 
-def _baseline_on(
+def baseline_on_samples(
     baseline: BacktestRun | None, dates: np.ndarray, has_start_sample: bool
 ) -> tuple[np.ndarray | None, str | None]:
     """The baseline's stored equity on the sweep's samples: its closes on the sweep's
@@ -120,7 +120,7 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
         .order_by(OptimizationTrial.trial_index)
     ).all()
     params_by_run = {run.id: trial.params for trial, run in rows}
-    runs, dates, equity, missing, has_start_sample = _aligned_equity([run for _, run in rows])
+    runs, dates, equity, missing, has_start_sample = aligned_equity([run for _, run in rows])
     if not runs:
         start = str(sweep.spec.get("backtest_start") or "2000-01-01")[:10]
         dates, equity = np.array([start], dtype="datetime64[D]"), np.empty((0, 1))
@@ -131,7 +131,9 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
     run_ids = [run.id for run in runs]
     baseline = session.get(BacktestRun, sweep.baseline_run_id)
     baseline_equity, baseline_reason = (
-        _baseline_on(baseline, dates, has_start_sample) if runs else (None, "no completed trial")
+        baseline_on_samples(baseline, dates, has_start_sample)
+        if runs
+        else (None, "no completed trial")
     )
     stored_metrics = {
         name: [getattr(run, name) for run in runs]
