@@ -7,10 +7,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from app.cli import backtest, data, db, demo, optimize, score, serve, train, worker
+from app.cli import analyze, backtest, data, db, demo, optimize, score, serve, train, worker
 from app.cli.common import CommandError
 
-COMMAND_MODULES = (serve, worker, db, data, backtest, train, optimize, score, demo)
+COMMAND_MODULES = (serve, worker, db, data, backtest, train, optimize, analyze, score, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -138,8 +138,9 @@ def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = Fa
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from app.cli.analyze import print_verdict
     from app.models import Optimization
-    from app.services import reports, sweep_results
+    from app.services import reports, sweep_analysis, sweep_results
 
     console = Console(stderr=as_json)
     with Progress(
@@ -165,20 +166,27 @@ def finish_sweep(runtime, sweep_id: int, *, lang: str = "zh", as_json: bool = Fa
         runtime.wait(finished, tick)
     with runtime.session() as session:
         sweep = session.get(Optimization, sweep_id)
-        top = sweep_results.top_trials(session, sweep, int(sweep.spec.get("top_n") or 3))
+        # The report computes and stores the analysis first, so the Top N read after it
+        # carries the equivalences.
         written = reports.ensure_report(session, sweep, runtime.settings, lang=lang)
+        analysis = sweep_analysis.stored_analysis(sweep)
+        top = sweep_results.top_trials(session, sweep, int(sweep.spec.get("top_n") or 3))
         synthetic = bool((sweep.spec.get("data_provenance") or {}).get("synthetic"))
     if as_json:
-        print(
-            json.dumps(
-                {"optimization_id": sweep_id, **asdict(top), "report": str(written.markdown_path)},
-                indent=2,
-            )
-        )
+        document = {
+            "optimization_id": sweep_id,
+            **asdict(top),
+            "report": str(written.markdown_path),
+            "verdict": analysis["verdict"] if analysis else None,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         print_top(console, top, synthetic)
+        print_verdict(console, analysis, lang)
         console.print(f"report: {written.markdown_path}")
         console.print(f"chart:  {written.chart_path}")
+        if written.analysis_chart_path is not None:
+            console.print(f"chart:  {written.analysis_chart_path}")
     return 0
 
 
@@ -189,12 +197,13 @@ def print_top(console, top: SweepTop, synthetic: bool) -> None:
     if synthetic:
         title += " (SYNTHETIC demo data)"
     table = Table(title=title)
-    for column in ("rank", "run_id", "CAGR", "MaxDD", "Sharpe", "feasible", "params"):
+    for column in ("rank", "run_id", "same as", "CAGR", "MaxDD", "Sharpe", "feasible", "params"):
         table.add_column(column)
     for item in top.items:
         table.add_row(
             str(item.rank),
             str(item.run_id),
+            "-" if item.equivalent_to is None else str(item.equivalent_to),
             _pct(item.cagr),
             _pct(item.max_drawdown),
             "n/a" if item.sharpe is None else f"{item.sharpe:.3f}",

@@ -32,6 +32,9 @@ class Optimization(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     error: Mapped[str | None] = mapped_column(Text)
     report_path: Mapped[str | None] = mapped_column(String(1024))
+    # The selection-validity analysis (DESIGN §7), stored when the sweep finishes. Deferred:
+    # ~170 kB for the demo's sweep, read only by /analysis, /top and the report.
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONType, deferred=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(Timestamp())
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp())

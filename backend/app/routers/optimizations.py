@@ -9,6 +9,7 @@ from app.deps import ReadSessionDep, SessionDep, SettingsDep, WorkerDep
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.common import Page
 from app.schemas.optimizations import (
+    AnalysisOut,
     OptimizationCreate,
     OptimizationOut,
     PreviewOut,
@@ -16,7 +17,7 @@ from app.schemas.optimizations import (
     TrialOut,
 )
 from app.services import optimizations as service
-from app.services import reports, sweep_plan, sweep_results
+from app.services import reports, sweep_analysis, sweep_plan, sweep_results
 
 router = APIRouter(prefix="/api/optimizations", tags=["optimizations"])
 
@@ -92,6 +93,14 @@ def top(
 @router.post("/{optimization_id}/cancel", response_model=OptimizationOut)
 def cancel(optimization_id: PathId, session: SessionDep):
     return sweep_results.describe(session, service.cancel_optimization(session, optimization_id))
+
+
+@router.get("/{optimization_id}/analysis", response_model=AnalysisOut)
+def analysis(optimization_id: PathId, session: SessionDep):
+    """The selection-validity analysis of a finished sweep (DESIGN §7); 409 while it runs.
+    Stored when the sweep finishes; computed and stored here for sweeps finished before."""
+    sweep = service.get_optimization(session, optimization_id)
+    return sweep_analysis.ensure_analysis(session, sweep)
 
 
 @router.get("/{optimization_id}/report", response_class=PlainTextResponse)

@@ -215,6 +215,9 @@ class TopItem(BaseModel):
     feasible: bool
     violation: float
     params: dict[str, Any]
+    # The run of an earlier trial this one's backtest duplicates (same daily returns), from
+    # the sweep's stored analysis; None when distinct or not analysed yet.
+    equivalent_to: int | None = None
 
 
 class FailedRun(BaseModel):
@@ -246,3 +249,49 @@ class PreviewTrial(BaseModel):
 class PreviewOut(BaseModel):
     trials_total: int
     items: list[PreviewTrial]
+
+
+class DeflatedSharpeOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    run_id: int | None
+    sharpe: float | None
+    sr0: float | None
+    sr_variance: float | None
+    n_trials: int
+    value: float | None
+    reason: str | None = None
+
+
+class PboOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    value: float | None
+    blocks: int
+    combinations: int
+    logit_histogram: list[dict[str, float | int]]  # {"lower", "upper", "count"}
+    reason: str | None = None
+
+
+class VerdictOut(BaseModel):
+    zh: str
+    en: str
+
+
+class AnalysisOut(BaseModel):
+    """DESIGN §4.2 ``/analysis``; the parts a UI draws are lists of records (see §7)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    optimization_id: int
+    n_trials: int
+    distinct_trials: int
+    equivalent: dict[str, int]
+    top: list[dict[str, Any]]
+    dsr: DeflatedSharpeOut
+    pbo: PboOut
+    plateau: list[dict[str, Any]]
+    plateau_summary: dict[str, Any]
+    walk_forward: dict[str, Any]
+    bootstrap: dict[str, Any]
+    verdict: VerdictOut

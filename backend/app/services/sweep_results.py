@@ -76,6 +76,9 @@ class TopEntry:
     violation: float
     trial_id: int | None
     params: dict[str, float]
+    # The run of an earlier trial whose backtest this one duplicates (the same daily
+    # returns), from the sweep's stored analysis; None when distinct or not analysed yet.
+    equivalent_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,7 @@ def describe(session: Session, optimization: Optimization) -> SweepSummary:
 def top_trials(session: Session, optimization: Optimization, n: int) -> SweepTop:
     ranking = rank_sweep(session, optimization, n)
     by_run = trial_params_by_run(session, optimization.id)
+    equivalent = (optimization.analysis or {}).get("equivalent") or {}
     items = []
     for item in ranking.items:
         trial_id, params = by_run.get(item.run_id, (None, {}))
@@ -268,6 +272,7 @@ def top_trials(session: Session, optimization: Optimization, n: int) -> SweepTop
                 violation=item.violation,
                 trial_id=trial_id,
                 params=stored_params(params),
+                equivalent_to=equivalent.get(str(item.run_id)),
             )
         )
     return SweepTop(

@@ -147,6 +147,7 @@ class LocalWorkerPool:
         with session_scope(self.session_factory) as session:
             finished_sweeps = dispatch.advance_sweeps(session)
         for sweep_id in finished_sweeps:
+            self._analyze(sweep_id)
             self._write_report(sweep_id)
         self._claim_and_send()
 
@@ -327,6 +328,17 @@ class LocalWorkerPool:
             log.warning(
                 "%s %s: lease of task %s expired; %s", job.kind, job.job_id, job.task_id, verdict
             )
+
+    def _analyze(self, sweep_id: int) -> None:
+        from app.models import Optimization
+        from app.services import sweep_analysis
+
+        try:
+            with session_scope(self.session_factory) as session:
+                sweep_analysis.ensure_analysis(session, session.get(Optimization, sweep_id))
+        except Exception:
+            # The results are stored; GET .../analysis computes it again on request.
+            log.exception("analysis of optimization %s failed", sweep_id)
 
     def _write_report(self, sweep_id: int) -> None:
         from app.models import Optimization

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import BacktestRun, Optimization
+from app.services.reports.analysis_section import write_analysis_chart
 from app.services.reports.chart import write_chart
 from app.services.reports.context import ReportContext, build_context
 from app.services.reports.markdown import MARKER, render_markdown
@@ -27,6 +28,7 @@ __all__ = ["ReportContext", "WrittenReport", "build_context", "ensure_report", "
 class WrittenReport:
     markdown_path: Path
     chart_path: Path
+    analysis_chart_path: Path | None = None  # the plateau map and walk-forward (DESIGN §7)
 
 
 def ensure_report(
@@ -39,21 +41,32 @@ def ensure_report(
     stem = _report_stem(sweep, settings)
     markdown_path = settings.reports_dir / (f"{stem}.md" if lang == "zh" else f"{stem}.{lang}.md")
     chart_path = settings.reports_dir / f"{stem}.png"
+    analysis_chart_path = settings.reports_dir / f"{stem}.analysis.png"
     baseline = session.get(BacktestRun, sweep.baseline_run_id)
     finished = [sweep.finished_at, baseline.finished_at if baseline else None]
     if sweep.status.is_final and all(
-        _written_after(p, finished) for p in (markdown_path, chart_path)
+        _written_after(p, finished) for p in (markdown_path, chart_path, analysis_chart_path)
     ):
         _store_report_path(session, sweep, markdown_path, lang)
-        return WrittenReport(markdown_path, chart_path)
+        return WrittenReport(markdown_path, chart_path, analysis_chart_path)
     context = build_context(session, sweep)
     write_chart(context, chart_path)
-    markdown = render_markdown(context, chart_path.name, lang)
+    written_analysis_chart = None
+    if context.analysis is not None:
+        synthetic = bool(context.provenance.get("synthetic"))
+        write_analysis_chart(context.analysis, analysis_chart_path, synthetic)
+        written_analysis_chart = analysis_chart_path
+    markdown = render_markdown(
+        context,
+        chart_path.name,
+        lang,
+        written_analysis_chart.name if written_analysis_chart else None,
+    )
     tmp = markdown_path.with_suffix(".tmp")
     tmp.write_text(markdown, encoding="utf-8")
     tmp.replace(markdown_path)
     _store_report_path(session, sweep, markdown_path, lang)
-    return WrittenReport(markdown_path, chart_path)
+    return WrittenReport(markdown_path, chart_path, written_analysis_chart)
 
 
 def _report_stem(sweep: Optimization, settings: Settings) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import BacktestRun, Optimization, TrainJob
-from app.services import sweep_results
+from app.services import sweep_analysis, sweep_results
 from app.services.sweep_results import SweepCounts, SweepTop, TrialRow
 
 
@@ -24,6 +24,8 @@ class ReportContext:
     runs: dict[int, BacktestRun]  # the Top N's runs and the baseline run, by id
     top_n: int
     provenance: dict[str, Any]  # the market data's provenance, as stored on the sweep
+    analysis: dict[str, Any] | None = None  # the sweep's /analysis document (DESIGN §7)
+    analysis_reason: str | None = None  # why there is none
 
     @property
     def objective(self) -> dict[str, str]:
@@ -36,6 +38,12 @@ class ReportContext:
 
 def build_context(session: Session, sweep: Optimization) -> ReportContext:
     top_n = int(sweep.spec.get("top_n") or 3)
+    # First, so that the Top N read below carries the equivalences it finds.
+    analysis, analysis_reason = (
+        sweep_analysis.analysis_or_reason(session, sweep)
+        if sweep.status.is_final
+        else (None, f"optimization {sweep.id} is {sweep.status.value}")
+    )
     top = sweep_results.top_trials(session, sweep, top_n)
     baseline = session.get(BacktestRun, sweep.baseline_run_id)
     baseline_algorithm = (baseline.params or {}).get("algorithm_parameters") or {}
@@ -62,4 +70,6 @@ def build_context(session: Session, sweep: Optimization) -> ReportContext:
         runs=runs,
         top_n=top_n,
         provenance=sweep.spec.get("data_provenance") or {},
+        analysis=analysis,
+        analysis_reason=analysis_reason,
     )

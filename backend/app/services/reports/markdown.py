@@ -6,24 +6,37 @@ from __future__ import annotations
 from typing import Any
 
 from app.models import RunStatus
+from app.services.reports import analysis_section
 from app.services.reports.context import ReportContext
 from app.services.reports.text import TEXTS, ReportText
 
 MARKER = "<!-- stocklean optimization-id: {id} -->"
 
 
-def render_markdown(context: ReportContext, chart_name: str, lang: str) -> str:
+def render_markdown(
+    context: ReportContext, chart_name: str, lang: str, analysis_chart_name: str | None = None
+) -> str:
     t = TEXTS[lang]
     lines = [
         *overview_section(context, t),
         "",
         *top_section(context, t),
         "",
-        *conclusion_section(context, t),
+        *analysis_section.section_lines(
+            context.analysis,
+            context.analysis_reason,
+            lang,
+            context.top_n,
+            bool(context.provenance.get("synthetic")),
+        ),
+        *conclusion_section(context, t, lang),
         *failed_section(context, t),
         "",
         *chart_section(context, t, chart_name),
     ]
+    if analysis_chart_name:
+        alt = analysis_section.TEXTS[lang].chart_alt
+        lines += [f"![{alt}]({analysis_chart_name})", ""]
     return "\n".join(lines)
 
 
@@ -90,12 +103,17 @@ def top_section(context: ReportContext, t: ReportText) -> list[str]:
     return lines
 
 
-def conclusion_section(context: ReportContext, t: ReportText) -> list[str]:
+def conclusion_section(context: ReportContext, t: ReportText, lang: str = "zh") -> list[str]:
+    """The seed's conclusion; with an analysis, the recommendation is only what it supports
+    (the Top 1 on a stable plateau, else the best stable trial, with the caveats)."""
     top, baseline = context.top, context.baseline
     feasible_count = sum(1 for trial in context.trials if trial.feasible)
     answer = t.yes.format(n=feasible_count) if top.constraint_met else t.no
     lines = [t.conclusion, f"- {t.met.format(answer=answer)}"]
-    if top.items and top.constraint_met:
+    if top.items and top.constraint_met and context.analysis is not None:
+        trials_by_run = {trial.run_id: trial for trial in context.trials}
+        lines += analysis_section.recommendation_lines(context.analysis, lang, trials_by_run)
+    elif top.items and top.constraint_met:
         best = top.items[0]
         recommend = t.recommend.format(
             params=params_text(best.params),
