@@ -1,17 +1,22 @@
 """What the dispatcher sends and what it stores: a job's task payload (plain data for
-``app.workers.tasks``) and the recording of a task's outcome through the services."""
+``app.workers.tasks``), the recording of a task's outcome through the services, and what
+follows a sweep's last trial (its analysis and report)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db import session_scope
 from app.models import BacktestRun, TrainJob
 from app.services import backtests as backtest_service
 from app.services import dispatch
 from app.services import train_jobs as train_job_service
+
+log = logging.getLogger(__name__)
 
 
 def _common(settings: Settings) -> dict[str, Any]:
@@ -64,3 +69,27 @@ def record_outcome(session: Session, kind: str, job_id: int, outcome: dict[str, 
         )
     else:
         train_job_service.record_train_failure(session, job_id, reason=outcome["error"])
+
+
+def conclude_sweep(factory: sessionmaker[Session], settings: Settings, sweep_id: int) -> None:
+    """A sweep's trials all ended: compute its analysis, then write its report. Failures
+    are logged (and the report's noted on the sweep), never raised: the results are stored
+    and both can be rebuilt on request."""
+    from app.models import Optimization
+    from app.services import reports, sweep_analysis
+
+    try:
+        with session_scope(factory) as session:
+            sweep_analysis.ensure_analysis(session, session.get(Optimization, sweep_id))
+    except Exception:
+        # The results are stored; GET .../analysis computes it again on request.
+        log.exception("analysis of optimization %s failed", sweep_id)
+    try:
+        with session_scope(factory) as session:
+            reports.ensure_report(session, session.get(Optimization, sweep_id), settings)
+    except Exception as exc:
+        # The sweep's results are stored; a report can be rebuilt with GET .../report.
+        log.exception("report for optimization %s failed", sweep_id)
+        with session_scope(factory) as session:
+            sweep = session.get(Optimization, sweep_id)
+            sweep.error = f"report not written: {type(exc).__name__}: {exc}"

@@ -147,8 +147,7 @@ class LocalWorkerPool:
         with session_scope(self.session_factory) as session:
             finished_sweeps = dispatch.advance_sweeps(session)
         for sweep_id in finished_sweeps:
-            self._analyze(sweep_id)
-            self._write_report(sweep_id)
+            jobs.conclude_sweep(self.session_factory, self.settings, sweep_id)
         self._claim_and_send()
 
     def _claim_and_send(self) -> None:
@@ -328,32 +327,6 @@ class LocalWorkerPool:
             log.warning(
                 "%s %s: lease of task %s expired; %s", job.kind, job.job_id, job.task_id, verdict
             )
-
-    def _analyze(self, sweep_id: int) -> None:
-        from app.models import Optimization
-        from app.services import sweep_analysis
-
-        try:
-            with session_scope(self.session_factory) as session:
-                sweep_analysis.ensure_analysis(session, session.get(Optimization, sweep_id))
-        except Exception:
-            # The results are stored; GET .../analysis computes it again on request.
-            log.exception("analysis of optimization %s failed", sweep_id)
-
-    def _write_report(self, sweep_id: int) -> None:
-        from app.models import Optimization
-        from app.services import reports
-
-        try:
-            with session_scope(self.session_factory) as session:
-                sweep = session.get(Optimization, sweep_id)
-                reports.ensure_report(session, sweep, self.settings)
-        except Exception as exc:
-            # The sweep's results are stored; a report can be rebuilt with GET .../report.
-            log.exception("report for optimization %s failed", sweep_id)
-            with session_scope(self.session_factory) as session:
-                sweep = session.get(Optimization, sweep_id)
-                sweep.error = f"report not written: {type(exc).__name__}: {exc}"
 
 
 def make_worker(settings: Settings, session_factory: sessionmaker[Session]):
