@@ -5,6 +5,9 @@ worker, not a stalled sweep."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -164,3 +167,45 @@ def test_worker_killed_mid_task_is_run_again_on_the_other(
         assert attempts == 2
     else:
         assert attempts in (1, 2)
+
+
+# The pool side of a worker does not depend on the broker: Redis only.
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_pool_process_killed_mid_task_is_retried_by_the_server(
+    engine, celery_settings, seeded, start_workers
+):
+    """Only the worker's pool process dies (the OOM killer), its main process lives on:
+    Celery records a WorkerLostError, the server starts the job again (2 attempts), and it
+    completes."""
+    (worker,) = start_workers("solo")
+    with celery_client(celery_settings) as client:
+        wait_for(lambda: client.get("/api/health").json()["workers"] == 1, 60, "the worker")
+        job = client.post(
+            "/api/ml/train-jobs", json={"project_id": 18, "params": SLOW_TRAIN_PARAMS}
+        ).json()
+
+        def held() -> bool:
+            with engine.connect() as conn:
+                return bool(
+                    conn.execute(
+                        text("SELECT worker FROM ml_train_jobs WHERE id = :id"), {"id": job["id"]}
+                    ).scalar_one_or_none()
+                )
+
+        wait_for(held, 60, "the worker to hold the train job")
+        time.sleep(0.5)
+        listing = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(worker.process.pid)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        os.kill(int(listing[0]), signal.SIGKILL)
+        job = wait_until_final(client, f"/api/ml/train-jobs/{job['id']}", timeout=120)
+    assert job["status"] == "completed", job["error"]
+    assert worker.process.poll() is None  # the worker itself lived on
+    with engine.connect() as conn:
+        attempts = conn.execute(
+            text("SELECT attempts FROM ml_train_jobs WHERE id = :id"), {"id": job["id"]}
+        ).scalar_one()
+    assert attempts == 2
