@@ -85,7 +85,6 @@ def test_screenshots_of_every_page_from_the_demo(browser, demo_server):
         "risk_off_symbols": "VGSH,IEF,GLD,TLT",
         "backtest_start": "2020-01-01",
         "backtest_end": "2026-01-13",
-        "drawdown_limit": "0.15",
         "max_inflight": "8",
     }.items():
         page.fill(f"#f-{name}", value)
