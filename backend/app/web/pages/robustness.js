@@ -120,7 +120,7 @@ export function robustnessHtml(a) {
       <div><h3>Walk-forward vs Top 1 vs baseline</h3><div id="wf-chart" class="chart-box"></div></div>
       <div class="wide"><h3>Plateau: worst ${esc(a.plateau_summary?.metric ?? 'objective')} over each trial and its neighbours</h3><div id="plateau-chart"></div></div>
       <div class="wide"><h3>Bootstrap: CAGR differences, 95 % intervals</h3><div id="boot-chart" class="chart-box"></div>
-        <div id="boot-table"></div></div>
+        <div class="table-wrap" id="boot-table"></div></div>
       <div class="wide"><h3>Walk-forward, year by year</h3><div class="table-wrap" id="wf-table"></div></div>
     </div>`;
 }
