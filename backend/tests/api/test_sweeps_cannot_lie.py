@@ -4,19 +4,11 @@ refused (422 naming the field, nothing stored), and no sweep runs the same reque
 from __future__ import annotations
 
 import pytest
+from factories import SEED_BODY
 from polling import wait_until_final
 from sqlalchemy import func, select
 
 from app.models import BacktestRun, Optimization, OptimizationTrial
-
-SEED_BODY = {
-    "baseline_run_id": 615,
-    "train_job_id": 120,
-    "backtest_start": "2020-01-02",
-    "backtest_end": "2021-12-31",
-    "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
-    "max_inflight": 4,
-}
 
 
 def stored_rows(engine) -> tuple[int, int, int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import SEED_BODY
 from polling import wait_until_final
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,15 +28,6 @@ pytestmark = [
         reason=f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)",
     ),
 ]
-
-SEED_BODY = {
-    "baseline_run_id": 615,
-    "train_job_id": 120,
-    "backtest_start": "2020-01-02",
-    "backtest_end": "2021-12-31",
-    "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
-    "max_inflight": 4,
-}
 
 
 def percent(fraction: float, digits: int) -> str:
