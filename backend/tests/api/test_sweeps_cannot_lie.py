@@ -3,6 +3,8 @@ refused (422 naming the field, nothing stored), and no sweep runs the same reque
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from factories import SEED_BODY
 from polling import wait_until_final
@@ -162,3 +164,25 @@ def test_the_seed_space_is_still_18_plus_12(market_client, seeded):
         (0.75, 0.05, 0.04),  # (+1, 0, +1)
         (0.75, 0.055, 0.035),  # (+1, +1, 0)
     ]
+
+
+def test_a_baseline_path_outside_the_roots_is_refused_at_the_baseline(
+    market_client, seeded, engine
+):
+    """A path the trials would inherit from the baseline run (one stored before the API
+    checked paths, or by the CLI) is refused at POST too, naming the baseline run."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        params = conn.execute(text("SELECT params FROM backtest_runs WHERE id = 615")).scalar_one()
+        params = json.loads(params) if isinstance(params, str) else params
+        params["algorithm_parameters"]["weights_path"] = "/etc/passwd"
+        conn.execute(
+            text("UPDATE backtest_runs SET params = :p WHERE id = 615"), {"p": json.dumps(params)}
+        )
+    response = market_client.post("/api/optimizations", json=SEED_BODY)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "baseline_run_id"]
+    assert "weights_path '/etc/passwd' is outside the allowed file roots" in error["msg"]
+    assert stored_rows(engine) == (0, 0, 1)
