@@ -111,9 +111,10 @@ def test_a_space_typed_in_the_form_is_previewed_and_run_as_typed(page, live_serv
     ]
     assert httpx.get(f"{live_server}/api/optimizations").json()["total"] == 0  # preview only
 
-    page.fill("#f-perturbation-count", "1")  # editing after the preview says so
+    expect(page.locator("#preview-stale")).to_be_hidden()
+    page.get_by_role("button", name="+ constraint").click()  # editing after the preview says so
     expect(page.locator("#preview-stale")).to_be_visible()
-    page.fill("#f-perturbation-count", "2")
+    page.locator("#constraint-rows .space-row").last.locator("[data-remove]").click()
 
     page.get_by_role("button", name="Start optimization").click()
     expect(page).to_have_url(re.compile(r"#/optimizations/\d+$"))
@@ -156,6 +157,10 @@ def error_beside(page, field_selector: str):
 def test_api_errors_are_shown_beside_their_fields_and_nothing_is_stored(page, live_server):
     page.goto("/#/optimizations/new")
     fill_basics(page, BASICS)
+    page.set_viewport_size({"width": 390, "height": 844})  # the editors fit a phone
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the form scrolls sideways by {overflow}px on a narrow window"
+    page.set_viewport_size({"width": 1366, "height": 900})
     preview = page.get_by_role("button", name="Preview trials")
     max_exposure = grid_row(page, "max_exposure").locator(".p-values")
 

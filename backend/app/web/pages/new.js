@@ -117,9 +117,15 @@ export function newOptimizationPage() {
   form.querySelector('#f-baseline_run_id').addEventListener('change', loadBaseline);
   form.addEventListener('change', (event) => { if (event.target.matches('.p-name')) loadBaseline(); });
   form.addEventListener('click', (event) => { if (event.target.matches('#add-perturbation')) loadBaseline(); });
-  form.addEventListener('input', () => {
+  // Any edit after a preview (typing, a row added or removed) says the preview is stale.
+  const markStale = () => {
     const stale = document.getElementById('preview-stale');
     if (stale) stale.hidden = false;
+  };
+  form.addEventListener('input', markStale);
+  form.addEventListener('change', markStale);
+  form.addEventListener('click', (event) => {
+    if (event.target.matches('[data-remove], #add-grid, #add-perturbation, #add-constraint')) markStale();
   });
   loadBaseline();
 
