@@ -83,6 +83,16 @@ LEAN_PRINTED_DECIMALS: dict[str, int] = {
 }
 
 
+def ranking_value(name: str, value: float | None) -> float | None:
+    """A stored metric as the ranking compares it, in Python (for code that ranks or checks
+    constraints outside SQL, e.g. the sweep analysis): rounded to LEAN's printed decimals.
+    Python rounds half to even like LEAN; SQL's round goes half away from zero, which differs
+    only for a value that is exactly halfway in binary, never in practice."""
+    if value is None or name not in LEAN_PRINTED_DECIMALS:
+        return value
+    return round(float(value), LEAN_PRINTED_DECIMALS[name])
+
+
 def _metric(name: str) -> ColumnElement[float]:
     """A metric column as ranking reads it: rounded to LEAN's printed precision (see the
     module docstring). NUMERIC because PostgreSQL has no two-argument round of a double."""
