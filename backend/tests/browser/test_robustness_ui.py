@@ -76,6 +76,10 @@ def test_robustness_panel_draws_the_served_analysis(page, live_server):
     expect(panel.locator('[data-measure="plateau"] .kpi-value')).to_have_text(
         "stable" if stable else "fragile"
     )
+    # Green only when the Top 1 beats the baseline beyond the interval, red otherwise.
+    first = analysis["bootstrap"]["items"][0]["cagr_minus_baseline"]
+    tone = "fine" if first["lower"] > 0 else "alarm"
+    expect(panel.locator('[data-measure="bootstrap"]')).to_have_class(f"measure {tone}")
     expect(page.locator("#verdict .en")).to_have_text(analysis["verdict"]["en"])
     expect(page.locator("#verdict .zh")).to_have_text(analysis["verdict"]["zh"])
     expect(page.locator("#top-verdict-text")).to_contain_text(analysis["verdict"]["en"])

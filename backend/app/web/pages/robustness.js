@@ -88,9 +88,10 @@ export function measuresHtml(a) {
       label: 'Top 1 − baseline CAGR (95 %)',
       value: first ? intervalText(first.cagr_minus_baseline) : '–',
       meaning: first
-        ? `From ${Number(boot.resamples ?? 2000).toLocaleString('en-US')} stationary block-bootstrap resamples (mean block ${esc(boot.mean_block ?? 21)} sessions, the same days for every trial); an interval containing 0: no edge over the baseline the data can tell apart.`
+        ? `From ${Number(boot.resamples ?? 2000).toLocaleString('en-US')} stationary block-bootstrap resamples (mean block ${esc(boot.mean_block ?? 21)} sessions, the same days for every trial); an interval containing 0: no edge over the baseline the data can tell apart${containsZero(first.cagr_minus_baseline) ? '' : first.cagr_minus_baseline?.upper < 0 ? '; here the Top 1 is worse than the baseline' : '; here the Top 1 is better'}.`
         : esc(boot.reason ?? 'not computed'),
-      tone: first ? (containsZero(first.cagr_minus_baseline) ? 'alarm' : 'fine') : '',
+      // Green only when the Top 1 is better than the baseline beyond doubt.
+      tone: first?.cagr_minus_baseline ? (first.cagr_minus_baseline.lower > 0 ? 'fine' : 'alarm') : '',
     },
     {
       id: 'drawdown-probability',
