@@ -39,7 +39,7 @@ export function measuresHtml(a) {
       meaning: repeated > 0
         ? `${repeated} trial${repeated > 1 ? 's' : ''} had the same daily returns as an earlier one (marked ≡ below); they count once in what follows.`
         : 'Every trial had its own daily returns: none repeats another’s backtest.',
-      tone: repeated > 0 ? 'alarm' : 'fine',
+      tone: repeated > 0 ? '' : 'fine', // repeats waste trials; they do not by themselves cast doubt
     },
     {
       id: 'dsr',
