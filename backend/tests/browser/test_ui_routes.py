@@ -23,6 +23,9 @@ def test_index_and_static_files_are_served(client):
         ("router.js", "javascript"),
         ("pages/optimization.js", "javascript"),
         ("pages/sweep-views.js", "javascript"),
+        ("pages/new.js", "javascript"),
+        ("pages/space-editor.js", "javascript"),
+        ("pages/robustness.js", "javascript"),
         ("styles.css", "text/css"),
     ):
         response = client.get(f"/static/{name}")
