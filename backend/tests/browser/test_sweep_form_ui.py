@@ -199,6 +199,16 @@ def test_api_errors_are_shown_beside_their_fields_and_nothing_is_stored(page, li
     page.get_by_role("button", name="Start optimization").click()
     expect(error_beside(page, "#f-risk_off_symbols")).to_contain_text("NOPE")
 
+    # Records that do not exist: the 404's words beside the id field.
+    page.fill("#f-baseline_run_id", "999")
+    preview.click()
+    expect(error_beside(page, "#f-baseline_run_id")).to_have_text("backtest run 999 not found")
+    page.fill("#f-baseline_run_id", "615")
+    page.fill("#f-train_job_id", "998")
+    preview.click()
+    expect(error_beside(page, "#f-train_job_id")).to_have_text("train job 998 not found")
+    page.fill("#f-train_job_id", "120")
+
     # A parameter twice in the grid: the form says so itself, on the second row.
     page.fill("#f-risk_off_symbols", "VGSH,IEF,GLD,TLT")
     page.get_by_role("button", name="+ grid parameter").click()

@@ -146,6 +146,12 @@ export function newOptimizationPage() {
   };
   const fail = (err) => {
     const detail = Array.isArray(err?.detail) ? err.detail : [];
+    // A 404/409 names its record in words ("backtest run 999 not found", "train job 120 is
+    // running"): shown beside the id field it came from.
+    if (typeof err?.detail === 'string') {
+      const field = /^backtest run \d+/.test(err.detail) ? 'baseline_run_id' : /^train job \d+/.test(err.detail) ? 'train_job_id' : null;
+      if (field) detail.push({ loc: [field], msg: err.detail });
+    }
     showErrors(detail.map((item) => ({
       loc: (item.loc ?? []).filter((part, i) => !(i === 0 && part === 'body')),
       msg: String(item.msg ?? '').replace(/^Value error, /, ''),
