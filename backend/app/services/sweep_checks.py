@@ -112,10 +112,15 @@ def check_overrides_not_searched(overrides: dict[str, Any], search: SearchIn) ->
         searched |= set(search.perturbation.steps) | set(search.perturbation.base or {})
     clashes = [key for key in overrides if key in searched]
     if clashes:
+        named = (
+            f"override {clashes[0]} names a searched parameter"
+            if len(clashes) == 1
+            else f"overrides {', '.join(clashes)} name searched parameters"
+        )
         raise InvalidRequest(
-            f"overrides {', '.join(clashes)} name(s) a searched parameter: every trial would "
-            f"run with the override ({clashes[0]} = {overrides[clashes[0]]!r}) while the trials "
-            "show the searched values; remove it from overrides or from search",
+            f"{named}: every trial would run with the override ({clashes[0]} = "
+            f"{overrides[clashes[0]]!r}) while the trials show the searched values; remove it "
+            "from overrides or from search",
             ("overrides", clashes[0]),
         )
 
