@@ -1,0 +1,144 @@
+"""LEAN's own regression algorithms, statistic by statistic (DESIGN §5).
+
+Each case of ``lean-regressions.json`` (LEAN's printed ExpectedStatistics of an
+Algorithm.CSharp regression algorithm, written as StockLean parameters) runs through the
+Python API on LEAN's sample data and every printed string must match (capacity aside: it
+needs LEAN's intraday volume model). The golden strings come from LEAN's output, never from
+our own formulas. The fixture copy runs everywhere; the ../shared copy only on a dev machine.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from engine_testkit import FIXTURES, LEAN_FIXTURE
+
+from app.engine import load_market_data, run_backtest
+
+SHARED = Path(__file__).resolve().parents[4] / "shared"
+FIXTURE_CASES = FIXTURES / "lean-regressions.json"
+SHARED_CASES = SHARED / "lean-regressions.json"
+
+# (case, statistic) pairs our engine does not reproduce yet: each must fail (strict xfail), so
+# fixing one without removing it here turns the suite red.
+KNOWN_MISMATCHES: set[tuple[str, str]] = {
+    ("BasicTemplateDailyAlgorithm", "Alpha"),
+    ("BasicTemplateDailyAlgorithm", "Annual Standard Deviation"),
+    ("BasicTemplateDailyAlgorithm", "Annual Variance"),
+    ("BasicTemplateDailyAlgorithm", "Beta"),
+    ("BasicTemplateDailyAlgorithm", "Drawdown Recovery"),
+    ("BasicTemplateDailyAlgorithm", "Information Ratio"),
+    ("BasicTemplateDailyAlgorithm", "Portfolio Turnover"),
+    ("BasicTemplateDailyAlgorithm", "Probabilistic Sharpe Ratio"),
+    ("BasicTemplateDailyAlgorithm", "Sharpe Ratio"),
+    ("BasicTemplateDailyAlgorithm", "Sortino Ratio"),
+    ("BasicTemplateDailyAlgorithm", "Total Fees"),
+    ("BasicTemplateDailyAlgorithm", "Tracking Error"),
+    ("BasicTemplateDailyAlgorithm", "Treynor Ratio"),
+    ("DividendRegressionAlgorithm", "Alpha"),
+    ("DividendRegressionAlgorithm", "Annual Standard Deviation"),
+    ("DividendRegressionAlgorithm", "Annual Variance"),
+    ("DividendRegressionAlgorithm", "Beta"),
+    ("DividendRegressionAlgorithm", "Drawdown Recovery"),
+    ("DividendRegressionAlgorithm", "Information Ratio"),
+    ("DividendRegressionAlgorithm", "Probabilistic Sharpe Ratio"),
+    ("DividendRegressionAlgorithm", "Sharpe Ratio"),
+    ("DividendRegressionAlgorithm", "Sortino Ratio"),
+    ("DividendRegressionAlgorithm", "Tracking Error"),
+    ("DividendRegressionAlgorithm", "Treynor Ratio"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Alpha"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Annual Standard Deviation"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Annual Variance"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Beta"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Compounding Annual Return"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Drawdown Recovery"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "End Equity"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Information Ratio"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Net Profit"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Portfolio Turnover"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Probabilistic Sharpe Ratio"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Sharpe Ratio"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Tracking Error"),
+    ("ProcessSplitSymbolsRegressionAlgorithm", "Treynor Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Alpha"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Annual Standard Deviation"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Annual Variance"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Average Loss"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Average Win"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Beta"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Compounding Annual Return"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Drawdown Recovery"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Drawdown"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "End Equity"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Expectancy"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Information Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Loss Rate"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Net Profit"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Portfolio Turnover"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Probabilistic Sharpe Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Profit-Loss Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Sharpe Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Sortino Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Start Equity"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Total Fees"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Total Orders"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Tracking Error"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Treynor Ratio"),
+    ("SetHoldingReturnsOrderTicketsRegressionAlgorithm", "Win Rate"),
+}
+
+
+def load_cases(path: Path) -> dict:
+    return json.loads(path.read_text())["cases"] if path.is_file() else {}
+
+
+@cache
+def run_case(name: str, cases_path: str, data_dir: str) -> dict[str, str]:
+    case = load_cases(Path(cases_path))[name]
+    return run_backtest(case["params"], market(data_dir)).statistics
+
+
+@cache
+def market(data_dir: str):
+    return load_market_data("lean", data_dir)
+
+
+def statistic_params(cases: dict, marks: tuple = ()) -> list:
+    params = []
+    for name, case in cases.items():
+        for statistic, expected in case["expected"].items():
+            case_marks = list(marks)
+            if (name, statistic) in KNOWN_MISMATCHES:
+                case_marks.append(pytest.mark.xfail(strict=True, reason="not reproduced yet"))
+            params.append(
+                pytest.param(name, statistic, expected, marks=case_marks, id=f"{name}-{statistic}")
+            )
+    return params
+
+
+@pytest.mark.parametrize(
+    ("name", "statistic", "expected"), statistic_params(load_cases(FIXTURE_CASES))
+)
+def test_lean_regression_statistic_on_fixture_data(name, statistic, expected):
+    statistics = run_case(name, str(FIXTURE_CASES), str(LEAN_FIXTURE))
+    assert statistics[statistic] == expected
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("name", "statistic", "expected"), statistic_params(load_cases(SHARED_CASES))
+)
+def test_lean_regression_statistic_on_shared_data(name, statistic, expected):
+    statistics = run_case(name, str(SHARED_CASES), str(SHARED / "lean-data"))
+    assert statistics[statistic] == expected
+
+
+def test_fixture_cases_are_the_shared_cases():
+    """The fixture copy is the shared file (when the shared file exists)."""
+    if not SHARED_CASES.is_file():
+        pytest.skip("../shared is absent")
+    assert load_cases(FIXTURE_CASES) == load_cases(SHARED_CASES)
+    assert len(load_cases(FIXTURE_CASES)) >= 4
