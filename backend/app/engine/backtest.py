@@ -13,7 +13,10 @@ import pandas as pd
 
 from app.engine import statistics as st
 from app.engine.errors import BacktestInputError
+from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
+from app.engine.performance import benchmark_bars, build_statistics
+from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import (
     FEE_MODELS,
     FILL_MODELS,
@@ -35,7 +38,10 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "free_portfolio_value_percentage": 0.0025,
     # Benchmark for Alpha/Beta/Information Ratio etc. (LEAN's default benchmark is SPY).
     "benchmark": "SPY",
-    "risk_free_rate": 0.0,
+    # None: LEAN's rate (the primary credit rate averaged over the run); a number overrides.
+    "risk_free_rate": None,
+    # Per-security leverage: a number or {"SPY": 1} (LEAN's equity default 2).
+    "leverage": None,
 }
 STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
     "ml_score_vol_target": {
@@ -49,7 +55,12 @@ STRATEGY_DEFAULTS: dict[str, dict[str, Any]] = {
         "risk_off_symbols": "SHY",
         "risk_off_mode": "first",
     },
-    "set_holdings": {"holdings": None, "allow_leverage": False},
+    "set_holdings": {
+        "holdings": None,
+        "rebalance": "if_not_invested",
+        "schedule": None,
+        "leverage": None,
+    },
     "target_weights": {"weights_path": None, "allow_leverage": False},
 }
 REQUIRED = {
@@ -147,7 +158,8 @@ def normalize_params(params: dict, file_roots: list[Path] | None = None) -> dict
     merged["free_portfolio_value_percentage"] = _number(
         merged, "free_portfolio_value_percentage", low=0, high=0.5
     )
-    merged["risk_free_rate"] = _number(merged, "risk_free_rate")
+    if merged["risk_free_rate"] is not None:
+        merged["risk_free_rate"] = _number(merged, "risk_free_rate")
     merged["fractional_shares"] = _flag(merged, "fractional_shares")
     merged["fill_model"] = _choice(merged, "fill_model", FILL_MODELS)
     merged["fee_model"] = _choice(merged, "fee_model", FEE_MODELS)
@@ -263,99 +275,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def build_statistics(
-    *,
-    start_date: pd.Timestamp,
-    sessions: pd.DatetimeIndex,
-    equity: np.ndarray,
-    start_equity: float,
-    benchmark_close: np.ndarray | None,
-    realized_pnl: np.ndarray,
-    traded_value: np.ndarray,
-    total_orders: int,
-    total_fees: float,
-    risk_free_rate: float,
-    synthetic: bool,
-) -> tuple[dict[str, str], dict[str, float | bool]]:
-    """LEAN statistics strings and float metrics. The equity samples are the start equity at
-    the start date 00:00 followed by each session close, as in LEAN's daily equity chart."""
-    samples = np.concatenate(([start_equity], equity))
-    returns = st.daily_returns(samples)
-    years = st.lean_equity_years(np.datetime64(start_date), np.datetime64(sessions[-1]))
-    cagr = st.cagr(samples, years)
-    max_dd = st.max_drawdown(samples)
-    end_equity = float(samples[-1])
-    sample_times = np.concatenate(
-        ([np.datetime64(start_date, "D")], sessions.values.astype("datetime64[D]"))
-    )
-    recovery = st.drawdown_recovery_days(samples, sample_times)
-    trades = st.trade_statistics(realized_pnl, start_equity)
-    # LEAN's daily turnover: value traded that day / portfolio value, averaged over the days.
-    turnover = float(np.mean(traded_value / equity)) if equity.size else 0.0
-    if benchmark_close is not None and np.all(np.isfinite(benchmark_close)):
-        benchmark_returns = st.daily_returns(benchmark_close)
-        beta = st.beta(returns, benchmark_returns)
-        alpha = st.alpha(returns, benchmark_returns, risk_free_rate)
-        tracking = st.tracking_error(returns, benchmark_returns)
-        information = st.information_ratio(returns, benchmark_returns)
-        treynor = st.treynor_ratio(returns, benchmark_returns, risk_free_rate)
-    else:
-        # No benchmark series in the data: LEAN's neutral values.
-        beta = alpha = tracking = information = treynor = 0.0
-    sharpe = st.sharpe_ratio(returns, risk_free_rate)
-    sortino = st.sortino_ratio(returns, risk_free_rate)
-    volatility = st.annual_volatility(returns)
-    variance = st.annual_variance(returns)
-    psr = st.probabilistic_sharpe_ratio(returns) if returns.size > 1 else 0.0
-    net_profit = end_equity - start_equity
-    total_return = end_equity / start_equity - 1.0
-    statistics = {
-        "Total Orders": str(int(total_orders)),
-        "Average Win": st.format_percent(trades["average_win"], 2),
-        "Average Loss": st.format_percent(trades["average_loss"], 2),
-        "Compounding Annual Return": st.format_percent(cagr, 3),
-        "Drawdown": st.format_drawdown(max_dd),
-        "Expectancy": st.format_ratio(trades["expectancy"]),
-        "Start Equity": st.format_equity(start_equity),
-        "End Equity": st.format_equity(end_equity),
-        "Net Profit": st.format_percent(total_return, 3),
-        "Sharpe Ratio": st.format_ratio(sharpe),
-        "Sortino Ratio": st.format_ratio(sortino),
-        "Probabilistic Sharpe Ratio": st.format_percent(psr, 3),
-        "Loss Rate": st.format_percent(trades["loss_rate"], 0),
-        "Win Rate": st.format_percent(trades["win_rate"], 0),
-        "Profit-Loss Ratio": st.format_ratio(trades["profit_loss_ratio"], 2),
-        "Alpha": st.format_ratio(alpha),
-        "Beta": st.format_ratio(beta),
-        "Annual Standard Deviation": st.format_ratio(volatility),
-        "Annual Variance": st.format_ratio(variance),
-        "Information Ratio": st.format_ratio(information),
-        "Tracking Error": st.format_ratio(tracking),
-        "Treynor Ratio": st.format_ratio(treynor),
-        "Total Fees": st.format_money(total_fees),
-        # Capacity needs intraday volume/spread models we do not have: LEAN's neutral values.
-        "Estimated Strategy Capacity": "$0",
-        "Lowest Capacity Asset": "",
-        "Portfolio Turnover": st.format_percent(turnover, 2),
-        "Drawdown Recovery": str(recovery),
-    }
-    metrics: dict[str, float | bool] = {
-        "cagr": cagr,
-        "max_drawdown": max_dd,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "annual_volatility": volatility,
-        "total_return": total_return,
-        "net_profit": net_profit,
-        "total_orders": float(total_orders),
-        "total_fees": float(total_fees),
-        "turnover": turnover,
-        "win_rate": trades["win_rate"],
-        "start_equity": float(start_equity),
-        "end_equity": end_equity,
-        "synthetic": bool(synthetic),
-    }
-    return statistics, metrics
+_project_rates: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def project_interest_rates() -> tuple[np.ndarray, np.ndarray]:
+    """The project's copy of LEAN's interest-rate file, read once per process."""
+    global _project_rates
+    if _project_rates is None:
+        _project_rates = read_interest_rates()
+    return _project_rates
+
+
+def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Per traded column, the window row of its last bar when its data ends inside the window
+    (LEAN delists it there), else the window length."""
+    length = last - first + 1
+    present = np.isfinite(data.close[first:, columns])
+    after_window = present[length:].any(axis=0) if present.shape[0] > length else False
+    in_window = present[:length]
+    last_bar = length - 1 - np.argmax(in_window[::-1], axis=0)
+    ends = in_window.any(axis=0) & ~after_window & (last_bar < length - 1)
+    return np.where(ends, last_bar, length)
 
 
 def run_backtest(
@@ -371,6 +311,8 @@ def run_backtest(
     )
     schedule = STRATEGIES[params["strategy"]](data, first, last, params)
     columns = schedule.columns
+    symbols = [data.symbols[c] for c in columns]
+    leverage = parse_leverage(params.get("leverage"), symbols)
     rows = slice(first, last + 1)
     settings = ExecutionSettings(
         fill_model=params["fill_model"],
@@ -388,11 +330,14 @@ def run_backtest(
     sessions = data.sessions[rows]
     output = simulate(
         sessions=sessions,
-        symbols=[data.symbols[c] for c in columns],
+        symbols=symbols,
         open_price=open_source[rows][:, columns],
         close_price=close_source[rows][:, columns],
         decision_rows=schedule.decision_rows - first,
         target_weights=schedule.weights,
+        decision_modes=schedule.modes,
+        leverage=leverage,
+        last_rows=delisting_rows(data, columns, first, last),
         initial_cash=params["initial_cash"],
         settings=settings,
         dividends=data.dividends[rows][:, columns] if raw and data.dividends is not None else None,
@@ -400,24 +345,18 @@ def run_backtest(
         if raw and data.split_factor is not None
         else None,
     )
-    benchmark_close = None
-    benchmark = params["benchmark"]
-    if benchmark and data.has_symbol(benchmark):
-        column = data.column(benchmark)
-        # The benchmark's value at the start sample is its last close before the first session.
-        before = data.close[first - 1, column] if first > 0 else data.open[first, column]
-        benchmark_close = np.concatenate(([before], data.close[rows, column]))
     statistics, metrics = build_statistics(
         start_date=pd.Timestamp(start_date),
         sessions=sessions,
         equity=output.equity,
         start_equity=params["initial_cash"],
-        benchmark_close=benchmark_close,
-        realized_pnl=output.realized_pnl,
-        traded_value=output.traded_value,
-        total_orders=len(output.orders),
-        total_fees=output.total_fees,
+        benchmark=benchmark_bars(data, params["benchmark"]),
         risk_free_rate=params["risk_free_rate"],
+        interest_rates=data.interest_rates or project_interest_rates(),
+        closing_pnl=output.realized_pnl,
+        traded_value=output.traded_value,
+        total_orders=output.order_count,
+        total_fees=output.total_fees,
         synthetic=data.synthetic,
     )
     holdings = pd.DataFrame(
