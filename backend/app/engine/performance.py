@@ -10,6 +10,7 @@ import pandas as pd
 
 from app.engine import lean_series as ls
 from app.engine import statistics as st
+from app.engine.lean_result import metrics_from_lean_statistics
 from app.engine.market import MarketData
 
 N = st.TRADING_DAYS_PER_YEAR
@@ -146,4 +147,6 @@ def build_statistics(
         "end_equity": end_equity,
         "synthetic": bool(synthetic),
     }
+    # Ranking rule (app.engine.lean_result): the metrics LEAN prints are the printed values.
+    metrics.update(metrics_from_lean_statistics(statistics))
     return statistics, metrics
