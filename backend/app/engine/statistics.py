@@ -313,8 +313,10 @@ def format_ratio(value: float, decimals: int = 3) -> str:
 
 
 def format_money(value: float) -> str:
-    """Dollar amount, "0.00" formatting: half away from zero ($3.485 -> "$3.49")."""
-    return f"${_decimal(value).quantize(Decimal('0.01'), ROUND_HALF_UP):.2f}"
+    """Dollar amount, "0.00" formatting: half away from zero ($3.485 -> "$3.49"; a negative
+    amount is "-$2.56")."""
+    cents = _decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"-${-cents:.2f}" if cents < 0 else f"${cents:.2f}"
 
 
 def format_equity(value: float) -> str:

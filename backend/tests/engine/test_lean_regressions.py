@@ -81,3 +81,23 @@ def test_fixture_cases_are_the_shared_cases():
         pytest.skip("../shared is absent")
     assert load_cases(FIXTURE_CASES) == load_cases(SHARED_CASES)
     assert len(load_cases(FIXTURE_CASES)) >= 4
+
+
+@pytest.mark.parametrize("name", sorted(load_cases(FIXTURE_CASES)))
+def test_lean_regression_through_the_cli(name, tmp_path, capsys):
+    """``stocklean backtest --params P --data-source lean --data-dir D --json`` prints the same
+    strings as the Python API."""
+    from app.cli import main
+
+    case = load_cases(FIXTURE_CASES)[name]
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(case["params"]))
+    args = ["backtest", "--params", str(params), "--data-source", "lean"]
+    assert main([*args, "--data-dir", str(LEAN_FIXTURE), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)["statistics"]
+    mismatched = {
+        statistic: (expected, printed[statistic])
+        for statistic, expected in case["expected"].items()
+        if printed[statistic] != expected and (name, statistic) not in KNOWN_MISMATCHES
+    }
+    assert mismatched == {}
