@@ -10,8 +10,9 @@ price_factor is a cash dividend paid on the first session after row k's date,
 ``reference_price_k * (1 - price_factor_k / price_factor_{k+1})``, rounded to cents; a change in
 split_factor is a split with ``split_factor_{k+1} / split_factor_k`` new shares per old.
 A map file ``map_files/<ticker>.csv`` (rows ``yyyyMMdd,ticker,exchange``) names the security by
-its current ticker (the last row) and says which zip holds each stretch of its history: row k's
-ticker covers the dates after row k-1's date up to row k's date. A zip whose name only appears
+its current ticker (the last row) and says which zip holds each stretch of its history: the
+first row's date is the listing date, row k's ticker covers the dates after row k-1's date up to
+row k's date. A zip whose name only appears
 as an old ticker in another map file is not a security of its own. ``equity/usa/hour/*.zip``
 (LEAN's hourly benchmark feed) and ``alternative/interest-rate/usa/interest-rate.csv`` are read
 when present.
@@ -88,7 +89,8 @@ def corporate_actions(
         if ex_position >= len(sessions):
             continue
         if following["split_factor"] != current["split_factor"]:
-            splits[ex_position] *= following["split_factor"] / current["split_factor"]
+            # LEAN's split factor is old / new (0.0357143 / 0.25); shares are divided by it.
+            splits[ex_position] *= 1.0 / (current["split_factor"] / following["split_factor"])
         if following["price_factor"] != current["price_factor"]:
             reference = current["reference_price"]
             if not reference > 1.0 and ex_position > 0:
@@ -112,15 +114,14 @@ def security_bars(daily_dir: Path, ticker: str, map_rows: list | None) -> pd.Dat
         path = daily_dir / f"{ticker}.zip"
         return read_daily_zip(path) if path.is_file() else None
     pieces = []
-    previous = None
+    # The first row is the listing date: earlier bars in the zip belong to another security
+    # that once used the ticker (e.g. aaa.zip's 2002-2007 bars are the delisted AAA.1).
+    previous = map_rows[0][0] - pd.Timedelta(days=1)
     for last_date, old_ticker in map_rows:
         path = daily_dir / f"{old_ticker}.zip"
         if path.is_file():
             frame = read_daily_zip(path)
-            keep = frame.index <= last_date
-            if previous is not None:
-                keep &= frame.index > previous
-            pieces.append(frame.loc[keep])
+            pieces.append(frame.loc[(frame.index > previous) & (frame.index <= last_date)])
         previous = last_date
     pieces = [piece for piece in pieces if len(piece)]
     return pd.concat(pieces) if pieces else None

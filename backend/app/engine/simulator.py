@@ -238,9 +238,14 @@ def simulate(
             if split_assets.size:
                 new_shares = shares[split_assets] * ratio[split_assets]
                 if not settings.fractional_shares:
-                    # LEAN truncates toward zero and pays the fraction in cash.
+                    # LEAN truncates toward zero and pays the fraction in cash at the
+                    # split-adjusted reference price: the last close / the ratio.
                     whole = np.trunc(new_shares)
-                    cash += float(((new_shares - whole) * open_price[row, split_assets]).sum())
+                    reference = (
+                        mark[row - 1, split_assets] if row > 0 else open_price[row, split_assets]
+                    )
+                    adjusted = reference / ratio[split_assets]
+                    cash += float(((new_shares - whole) * adjusted).sum())
                     new_shares = whole
                 with np.errstate(invalid="ignore", divide="ignore"):
                     average_price[split_assets] *= np.where(

@@ -320,6 +320,6 @@ def format_money(value: float) -> str:
 
 
 def format_equity(value: float) -> str:
-    """Equity value rounded to cents (half away from zero), trailing zeros dropped
-    ("103463.69", "100000")."""
+    """Equity rounded to cents (half away from zero), trailing zeros dropped as LEAN prints
+    End Equity ("104486.22", "93054.5", "100000")."""
     return _plain(_decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))

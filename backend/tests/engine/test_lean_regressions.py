@@ -13,6 +13,7 @@ import json
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from engine_testkit import FIXTURES, LEAN_FIXTURE
 
@@ -101,3 +102,39 @@ def test_lean_regression_through_the_cli(name, tmp_path, capsys):
         if printed[statistic] != expected and (name, statistic) not in KNOWN_MISMATCHES
     }
     assert mismatched == {}
+
+
+EXTRA_CASES = FIXTURES / "lean-regressions-extra.json"
+
+
+@pytest.mark.parametrize(
+    ("name", "statistic", "expected"), statistic_params(load_cases(EXTRA_CASES))
+)
+def test_more_lean_regressions_on_fixture_data(name, statistic, expected):
+    statistics = run_case(name, str(EXTRA_CASES), str(LEAN_FIXTURE))
+    assert statistics[statistic] == expected
+
+
+def test_split_short_strings_of_the_older_lean_that_printed_them():
+    """EquitySplitHoldingsDaily's stored statistics predate two LEAN changes: its PSR is on raw
+    returns (our PSR with a zero risk-free rate gives it) and its End Equity keeps a trailing
+    zero (the same number as ours)."""
+    from app.engine import lean_series as ls
+    from app.engine import statistics as st
+
+    case = load_cases(EXTRA_CASES)["EquitySplitHoldingsDailyRegressionAlgorithm"]
+    older = case["older_lean"]
+    result = run_backtest(case["params"], market(str(LEAN_FIXTURE)))
+    samples = ls.equity_samples(
+        np.datetime64(case["params"]["backtest_start"]),
+        result.equity.index.values,
+        result.equity.to_numpy(),
+        case["params"]["initial_cash"],
+    )
+    performance, _ = ls.statistics_lists(samples.values, None)
+    raw_psr = st.format_percent(st.probabilistic_sharpe_ratio(performance, 0.0), 3)
+    assert raw_psr == older["Probabilistic Sharpe Ratio"][0]
+    assert float(result.statistics["End Equity"]) == float(older["End Equity"][0])
+    assert (
+        older["Maximum Drawdown Recovery"][0] == f"{result.statistics['Drawdown Recovery']} day(s)."
+    )

@@ -120,7 +120,9 @@ def reference_simulate(
                 if ratio != 1.0 and shares[asset] != 0:
                     new = shares[asset] * ratio
                     if not settings.fractional_shares:
-                        cash += (new - math.trunc(new)) * open_price[row, asset]
+                        # The fraction is paid at the split-adjusted last close.
+                        last = mark[row - 1, asset] if row else open_price[row, asset]
+                        cash += (new - math.trunc(new)) * (last / ratio)
                         new = float(math.trunc(new))
                     average[asset] = 0.0 if new == 0 else average[asset] * shares[asset] / new
                     shares[asset] = new
