@@ -161,3 +161,33 @@ def test_target_weights_date_off_the_calendar_is_an_error(tmp_path):
     path.write_text("date,symbol,weight\n2021-01-02,A,1.0\n")  # a Saturday
     with pytest.raises(BacktestInputError, match="2021-01-02 is not a trading session"):
         run_backtest({"strategy": "target_weights", "weights_path": str(path)}, data)
+
+
+def test_parquet_store_runs_use_the_project_interest_rates_and_its_spy(small_market_dir):
+    """The parquet store has no interest-rate file: the project's copy of LEAN's is used.
+    Window 2020-03-02 .. 2020-03-20: samples dated 03-02 and 03-03 at 2.25 % (row 2019-10-31),
+    03-04 .. 03-15 at 1.75 % (row 2020-03-04, 12 days), 03-16 .. 03-20 plus the final close
+    at 0.25 % (row 2020-03-16, 6 samples): (2 * 2.25 + 12 * 1.75 + 6 * 0.25) / 20 = 1.35 %."""
+    from app.engine.store import read_parquet_store
+
+    data = read_parquet_store(small_market_dir)
+    params = {
+        "strategy": "set_holdings",
+        "holdings": {"TLT": 1.0},
+        "backtest_start": "2020-03-02",
+        "backtest_end": "2020-03-20",
+    }
+    result = run_backtest(params, data)
+    assert result.metrics["risk_free_rate"] == pytest.approx(0.0135, abs=1e-15)
+    # SPY is in the store, so the benchmark statistics are computed from its daily closes.
+    assert result.statistics["Beta"] != "0"
+    # Without the benchmark symbol they take LEAN's neutral 0.
+    no_benchmark = run_backtest({**params, "benchmark": "NOPE"}, data)
+    assert [no_benchmark.statistics[k] for k in ("Alpha", "Beta", "Tracking Error")] == [
+        "0",
+        "0",
+        "0",
+    ]
+    # An explicit risk_free_rate overrides the file.
+    fixed = run_backtest({**params, "risk_free_rate": 0.0}, data)
+    assert fixed.metrics["risk_free_rate"] == 0.0
