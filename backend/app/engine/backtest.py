@@ -97,12 +97,17 @@ def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int)
     """Per traded column, the window row of its last bar when its data ends inside the window
     (LEAN delists it there), else the window length."""
     length = last - first + 1
-    present = np.isfinite(data.close[first:, columns])
-    after_window = present[length:].any(axis=0) if present.shape[0] > length else False
-    in_window = present[:length]
-    last_bar = length - 1 - np.argmax(in_window[::-1], axis=0)
-    ends = in_window.any(axis=0) & ~after_window & (last_bar < length - 1)
-    return np.where(ends, last_bar, length)
+    rows = np.full(len(columns), length)
+    # Only a column without a bar on the window's last session can have ended inside it.
+    ended = np.nonzero(~np.isfinite(data.close[last, columns]))[0]
+    if ended.size:
+        present = np.isfinite(data.close[first:, columns[ended]])
+        in_window = present[:length]
+        later = present[length:].any(axis=0)
+        last_bar = length - 1 - np.argmax(in_window[::-1], axis=0)
+        stops = in_window.any(axis=0) & ~later
+        rows[ended[stops]] = last_bar[stops]
+    return rows
 
 
 def run_backtest(

@@ -33,12 +33,12 @@ class ExecutionSettings:
 
 def interactive_brokers_fees(quantity: np.ndarray, price: np.ndarray) -> np.ndarray:
     """IB US equity fee per order: f = 0.005 * |shares|; f < $1 -> $1, else
-    f > 0.5 % of |value| -> 0.5 % of |value|; 0 for an empty order."""
-    shares = np.abs(quantity)
-    per_share = IB_FEE_PER_SHARE * shares
-    cap = IB_MAXIMUM_FEE_FRACTION * shares * np.abs(price)
-    fee = np.where(per_share < IB_MINIMUM_FEE, IB_MINIMUM_FEE, np.minimum(per_share, cap))
-    return np.where(shares > 0, fee, 0.0)
+    f > 0.5 % of |value| -> 0.5 % of |value|; 0 for an empty order. (The cap
+    0.005 * |shares| * |price| binds exactly when |price| < $1.)"""
+    per_share = IB_FEE_PER_SHARE * np.abs(quantity)
+    capped = per_share * np.minimum(np.abs(price), IB_MAXIMUM_FEE_FRACTION / IB_FEE_PER_SHARE)
+    fee = np.where(per_share < IB_MINIMUM_FEE, IB_MINIMUM_FEE, capped)
+    return np.where(per_share > 0, fee, 0.0)
 
 
 def order_fees(quantity: np.ndarray, price: np.ndarray, settings: ExecutionSettings) -> np.ndarray:
@@ -71,32 +71,36 @@ def set_holdings_quantities(
     |held + q| * price <= |T| with T recomputed as w * (TPV - fee(q) - free * TPV), q is
     reduced by the shortfall in whole shares (rounded away from the target). Fractional
     shares skip the rounding and the fee loop."""
-    free = portfolio_value * settings.free_portfolio_value_percentage
-    target = weights * (portfolio_value - free)
+    usable = portfolio_value - portfolio_value * settings.free_portfolio_value_percentage
+    target = weights * usable
     current = held * price
     gap = target - current
     direction = np.where(gap > 0, 1.0, -1.0)
-    quantity = np.abs(gap) / price
+    # |gap| / leverage >= minimum * value, without the division.
     large_enough = (
-        np.abs(gap) / leverage >= settings.minimum_order_margin_percentage * portfolio_value
+        np.abs(gap) >= settings.minimum_order_margin_percentage * portfolio_value * leverage
     )
-    if not settings.fractional_shares:
-        quantity = np.floor(quantity)
-        active = large_enough & (quantity > 0)
+    quantity = np.abs(gap) / price
+    if settings.fractional_shares:
+        orders = np.where(large_enough, direction * quantity, 0.0)
+        return np.where(weights == 0, -held, orders)
+    quantity = np.floor(quantity)
+    sized = np.nonzero(large_enough & (quantity > 0))[0]
+    if sized.size:
+        w, h, p, d, c = (a[sized] for a in (weights, held, price, direction, current))
+        q, t = quantity[sized], target[sized]
         for _ in range(100):
-            if not active.any():
+            # LEAN's loop: shrink while the resulting holding exceeds the target, then
+            # re-target with the order's fee taken out of the usable value.
+            over = (q > 0) & (np.abs((h + d * q) * p) > np.abs(t))
+            if over.any():
+                q = np.where(over, q - _round_adjustment((q * p - np.abs(t - c)) / p), q)
+            t = w * (usable - order_fees(d * q, p, settings))
+            if not ((q > 0) & (np.abs((h + d * q) * p) > np.abs(t))).any():
                 break
-            over = active & (np.abs((held + direction * quantity) * price) > np.abs(target))
-            adjustment = _round_adjustment((quantity * price - np.abs(gap)) / price)
-            quantity = np.where(over, quantity - adjustment, quantity)
-            fee = order_fees(direction * quantity, price, settings)
-            target = np.where(active, weights * (portfolio_value - fee - free), target)
-            gap = target - current
-            active &= quantity > 0
-            active &= np.abs((held + direction * quantity) * price) > np.abs(target)
+        quantity[sized] = q
     orders = np.where(large_enough & (quantity > 0), direction * quantity, 0.0)
-    orders = np.where(weights == 0, -held, orders)
-    return orders
+    return np.where(weights == 0, -held, orders)
 
 
 def apply_fills(

@@ -61,26 +61,32 @@ def forward_filled(price: np.ndarray) -> np.ndarray:
     return frame.to_numpy()
 
 
-def orders_frame(fills: list[tuple], sessions: pd.DatetimeIndex, symbols) -> pd.DataFrame:
-    """One row per fill from (decided_row, fill_row, asset, quantity, price, fee) tuples."""
-    if fills:
-        decided, filled, assets, quantity, price, fee = (
-            np.array(c) for c in zip(*fills, strict=True)
+def orders_frame(chunks: list[tuple], sessions: pd.DatetimeIndex, symbols) -> pd.DataFrame:
+    """One row per fill from per-batch (decided_row, fill_row, assets, quantities, prices,
+    fees) chunks."""
+    if chunks:
+        sizes = [len(chunk[2]) for chunk in chunks]
+        decided = np.repeat([chunk[0] for chunk in chunks], sizes)
+        filled = np.repeat([chunk[1] for chunk in chunks], sizes)
+        assets, quantity, price, fee = (
+            np.concatenate([chunk[k] for chunk in chunks]) for k in (2, 3, 4, 5)
         )
     else:
         decided = filled = assets = np.zeros(0, dtype=np.int64)
         quantity = price = fee = np.zeros(0)
-    names = np.asarray(symbols, dtype=object)
+    # Taking from pandas' own array of the names infers their dtype once, not once per fill.
+    names = pd.Series(np.asarray(symbols, dtype=object)).array
     return pd.DataFrame(
         {
-            "decision_date": sessions[decided.astype(np.int64)],
-            "fill_date": sessions[filled.astype(np.int64)],
-            "symbol": names[assets.astype(np.int64)] if len(assets) else np.zeros(0, object),
-            "quantity": quantity.astype(float),
-            "price": price.astype(float),
-            "fee": fee.astype(float),
-            "value": quantity.astype(float) * price.astype(float),
-        }
+            "decision_date": sessions[decided],
+            "fill_date": sessions[filled],
+            "symbol": names.take(assets),
+            "quantity": quantity,
+            "price": price,
+            "fee": fee,
+            "value": quantity * price,
+        },
+        copy=False,  # every column is a fresh array
     )
 
 
@@ -174,17 +180,7 @@ def simulate(
         cash -= float((quantity * price).sum()) + float(fee.sum())
         total_fees += float(fee.sum())
         traded_value[row] += float(np.abs(quantity * price).sum())
-        fills.extend(
-            zip(
-                [decided] * assets.size,
-                [row] * assets.size,
-                assets,
-                quantity,
-                price,
-                fee,
-                strict=True,
-            )
-        )
+        fills.append((decided, row, assets, quantity, price, fee))
 
     def decide(decision: int, row: int, held_now: np.ndarray):
         """Orders of one decision: (assets, signed quantities) reducing first, or None.
@@ -222,9 +218,16 @@ def simulate(
         held = held_now[needed]
         added_margin = (np.abs(held + quantity) - np.abs(held)) * p / leverage[needed]
         margin_left = portfolio_value - float((np.abs(shares) * mark[row] / leverage).sum())
-        valid = np.ones(needed.size, dtype=bool)
+        growing = added_margin > 0
+        # The usual case: every order fits the margin left even with a fee bound of
+        # $1 + 0.5 % of the value (IB) or the bps fee on the value, so no fee is needed.
+        value = np.abs(quantity[growing] * p[growing])
+        fee_bound = value.size + (0.005 + settings.fee_bps / 10000.0) * float(value.sum())
+        if float(added_margin[growing].sum()) + fee_bound <= margin_left:
+            return needed, quantity
         fee = order_fees(quantity, p, settings)
-        for k in np.nonzero(added_margin > 0)[0]:
+        valid = np.ones(needed.size, dtype=bool)
+        for k in np.nonzero(growing)[0]:
             if added_margin[k] + fee[k] > margin_left + 1e-9:
                 valid[k] = False
             else:
