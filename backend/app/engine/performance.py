@@ -32,10 +32,6 @@ def benchmark_bars(data: MarketData, symbol: str) -> tuple[np.ndarray, np.ndarra
     return ends, close[present]
 
 
-def _annual(performance: np.ndarray) -> float:
-    return st.annual_performance(performance)
-
-
 def build_statistics(
     *,
     start_date: pd.Timestamp,
@@ -74,24 +70,21 @@ def build_statistics(
     turnover_points = ls.turnover_per_sample(samples, traded_value)
     turnover = float(turnover_points.mean()) if turnover_points.size else 0.0
     trades = st.trade_statistics(closing_pnl, start_equity)
-    enough = performance.size >= 2
-    annual = _annual(performance) if enough else 0.0
-    variance = st.annual_variance(performance) if enough else 0.0
-    volatility = math.sqrt(variance)
-    sharpe = (annual - rf) / volatility if volatility else 0.0
-    downside = st.annual_downside_deviation(performance) if enough else 0.0
-    sortino = (annual - rf) / downside if downside else 0.0
-    psr = st.probabilistic_sharpe_ratio(performance, rf) if enough else 0.0
+    # With fewer than two performance values LEAN sets only the equity figures and turnover.
+    variance = volatility = sharpe = sortino = psr = 0.0
     beta = alpha = tracking = information = treynor = 0.0
-    if enough and benchmark_list is not None:
-        benchmark_variance = st.sample_variance(benchmark_list)
-        if benchmark_variance:
-            beta = float(np.cov(performance, benchmark_list, ddof=1)[0, 1]) / benchmark_variance
-        annual_benchmark = _annual(benchmark_list)
-        alpha = annual - (rf + beta * (annual_benchmark - rf)) if beta else 0.0
-        treynor = (annual - rf) / beta if beta else 0.0
-        tracking = math.sqrt(st.annual_variance(performance - benchmark_list))
-        information = (annual - annual_benchmark) / tracking if tracking else 0.0
+    if performance.size >= 2:
+        variance = st.annual_variance(performance)
+        volatility = math.sqrt(variance)
+        sharpe = st.sharpe_ratio(performance, rf)
+        sortino = st.sortino_ratio(performance, rf)
+        psr = st.probabilistic_sharpe_ratio(performance, rf)
+        if benchmark_list is not None:
+            beta = st.beta(performance, benchmark_list)
+            alpha = st.alpha(performance, benchmark_list, rf)
+            treynor = st.treynor_ratio(performance, benchmark_list, rf)
+            tracking = st.tracking_error(performance, benchmark_list)
+            information = st.information_ratio(performance, benchmark_list)
     total_return = end_equity / start_equity - 1.0
     statistics = {
         "Total Orders": str(int(total_orders)),

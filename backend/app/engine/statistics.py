@@ -16,26 +16,6 @@ import numpy as np
 
 TRADING_DAYS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.0
-# LEAN's equity samples after the start are taken at the session close, 16:00 New York.
-SESSION_CLOSE_HOURS = 16.0
-
-
-def years_between(first_timestamp: np.datetime64, last_timestamp: np.datetime64) -> float:
-    """Fractional years = (last - first) in days / 365 (fractional days count)."""
-    seconds = (np.datetime64(last_timestamp, "s") - np.datetime64(first_timestamp, "s")).astype(
-        np.int64
-    )
-    return float(seconds) / 86400.0 / DAYS_PER_YEAR
-
-
-def lean_equity_years(start_date: np.datetime64, last_session: np.datetime64) -> float:
-    """Years spanned by a LEAN daily equity curve: the first sample is the start date at 00:00
-    and the last one the last session's close (16:00), so
-    years = (last_session + 16h - start_date) / 365 days."""
-    last_close = np.datetime64(last_session, "s") + np.timedelta64(
-        int(SESSION_CLOSE_HOURS * 3600), "s"
-    )
-    return years_between(np.datetime64(start_date, "s"), last_close)
 
 
 def compounding_annual_return(start_value: float, end_value: float, years: float) -> float:
@@ -68,31 +48,6 @@ def max_drawdown(equity: np.ndarray) -> float:
     if equity.size == 0:
         return 0.0
     return float(np.max(drawdown_series(equity)))
-
-
-def drawdown_recovery_days(equity: np.ndarray, timestamps: np.ndarray) -> int:
-    """Longest time, in whole calendar days, from a peak until the equity first gets back to it
-    (LEAN's "Drawdown Recovery"); drawdowns not yet recovered do not count; 0 if none."""
-    equity = np.asarray(equity, dtype=float)
-    days = np.asarray(timestamps, dtype="datetime64[D]")
-    longest = 0
-    peak_value = -np.inf
-    peak_day = None
-    in_drawdown = False
-    for value, day in zip(equity, days, strict=True):
-        if value >= peak_value:
-            if in_drawdown and peak_day is not None:
-                longest = max(longest, int((day - peak_day).astype(int)))
-            peak_value, peak_day, in_drawdown = value, day, False
-        else:
-            in_drawdown = True
-    return longest
-
-
-def daily_returns(equity: np.ndarray) -> np.ndarray:
-    """Simple returns between consecutive equity samples: e[t] / e[t-1] - 1."""
-    equity = np.asarray(equity, dtype=float)
-    return equity[1:] / equity[:-1] - 1.0
 
 
 def sample_variance(values: np.ndarray) -> float:
