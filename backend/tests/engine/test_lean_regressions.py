@@ -115,26 +115,38 @@ def test_more_lean_regressions_on_fixture_data(name, statistic, expected):
     assert statistics[statistic] == expected
 
 
-def test_split_short_strings_of_the_older_lean_that_printed_them():
-    """EquitySplitHoldingsDaily's stored statistics predate two LEAN changes: its PSR is on raw
-    returns (our PSR with a zero risk-free rate gives it) and its End Equity keeps a trailing
-    zero (the same number as ours)."""
+@pytest.mark.parametrize("name", sorted(load_cases(EXTRA_CASES)))
+def test_strings_of_the_older_lean_that_printed_them(name):
+    """Some stored statistics predate LEAN changes; each is checked against what that older
+    definition gives on our run: PSR on raw returns (before #9583), End Equity with a trailing
+    zero, the old "Maximum Drawdown Recovery" name, CAGR over a span ending at the end
+    date's midnight (before daily precise end times, #8254)."""
     from app.engine import lean_series as ls
     from app.engine import statistics as st
 
-    case = load_cases(EXTRA_CASES)["EquitySplitHoldingsDailyRegressionAlgorithm"]
-    older = case["older_lean"]
-    result = run_backtest(case["params"], market(str(LEAN_FIXTURE)))
+    case = load_cases(EXTRA_CASES)[name]
+    params = case["params"]
+    result = run_backtest(params, market(str(LEAN_FIXTURE)))
     samples = ls.equity_samples(
-        np.datetime64(case["params"]["backtest_start"]),
+        np.datetime64(params["backtest_start"]),
         result.equity.index.values,
         result.equity.to_numpy(),
-        case["params"]["initial_cash"],
+        params["initial_cash"],
     )
     performance, _ = ls.statistics_lists(samples.values, None)
-    raw_psr = st.format_percent(st.probabilistic_sharpe_ratio(performance, 0.0), 3)
-    assert raw_psr == older["Probabilistic Sharpe Ratio"][0]
-    assert float(result.statistics["End Equity"]) == float(older["End Equity"][0])
-    assert (
-        older["Maximum Drawdown Recovery"][0] == f"{result.statistics['Drawdown Recovery']} day(s)."
-    )
+    end_equity = float(result.equity.iloc[-1])
+    for statistic, (printed, _why) in case["older_lean"].items():
+        if statistic == "Probabilistic Sharpe Ratio":
+            ours = st.format_percent(st.probabilistic_sharpe_ratio(performance, 0.0), 3)
+        elif statistic == "End Equity":
+            ours, printed = float(result.statistics["End Equity"]), float(printed)
+        elif statistic == "Maximum Drawdown Recovery":
+            ours = f"{result.statistics['Drawdown Recovery']} day(s)."
+        elif statistic == "Compounding Annual Return":
+            days = np.datetime64(params["backtest_end"]) - np.datetime64(params["backtest_start"])
+            years = days / np.timedelta64(1, "D") / 365
+            cagr = st.compounding_annual_return(params["initial_cash"], end_equity, years)
+            ours = st.format_percent(cagr, 3)
+        else:
+            raise AssertionError(f"no older-LEAN rule for {statistic}")
+        assert ours == printed, statistic
