@@ -75,28 +75,32 @@ def set_holdings_quantities(
     target = weights * usable
     current = held * price
     gap = target - current
-    direction = np.where(gap > 0, 1.0, -1.0)
     # |gap| / leverage >= minimum * value, without the division.
-    large_enough = (
-        np.abs(gap) >= settings.minimum_order_margin_percentage * portfolio_value * leverage
-    )
-    quantity = np.abs(gap) / price
+    minimum_margin = settings.minimum_order_margin_percentage * portfolio_value
+    large_enough = np.abs(gap) >= minimum_margin * leverage
     if settings.fractional_shares:
-        orders = np.where(large_enough, direction * quantity, 0.0)
+        orders = np.where(large_enough, gap / price, 0.0)
         return np.where(weights == 0, -held, orders)
+    direction = np.where(gap > 0, 1.0, -1.0)
+    quantity = np.abs(gap) / price
     quantity = np.floor(quantity)
     sized = np.nonzero(large_enough & (quantity > 0))[0]
     if sized.size:
         w, h, p, d, c = (a[sized] for a in (weights, held, price, direction, current))
         q, t = quantity[sized], target[sized]
+        held_value = np.abs(h + d * q) * p
         for _ in range(100):
             # LEAN's loop: shrink while the resulting holding exceeds the target, then
             # re-target with the order's fee taken out of the usable value.
-            over = (q > 0) & (np.abs((h + d * q) * p) > np.abs(t))
+            over = held_value > np.abs(t)
+            over &= q > 0
             if over.any():
                 q = np.where(over, q - _round_adjustment((q * p - np.abs(t - c)) / p), q)
+                held_value = np.abs(h + d * q) * p
             t = w * (usable - order_fees(d * q, p, settings))
-            if not ((q > 0) & (np.abs((h + d * q) * p) > np.abs(t))).any():
+            still = held_value > np.abs(t)
+            still &= q > 0
+            if not still.any():
                 break
         quantity[sized] = q
     orders = np.where(large_enough & (quantity > 0), direction * quantity, 0.0)
@@ -109,25 +113,31 @@ def apply_fills(
     assets: np.ndarray,
     quantity: np.ndarray,
     price: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Update ``shares`` and ``average_price`` in place for fills of signed ``quantity`` at
-    ``price`` (one per asset) and return each fill's realized P&L (before fees):
-    closed = min(|q|, |held|) when q opposes the position, P&L = closed * (price - average)
-    * sign(held). The average price moves only when the position grows; after a flip it is
-    the fill price; 0 when flat."""
+    ``price`` (one per asset); return (realized P&L of the reducing fills before fees, the
+    reducing mask). A fill reduces when it opposes the position: closed = min(|q|, |held|),
+    P&L = closed * (price - average) * sign(held). The average price moves only when the
+    position grows; after a flip it is the fill price; 0 when flat."""
     held = shares[assets]
     average = average_price[assets]
     after = held + quantity
-    reducing = (held != 0) & (np.sign(quantity) != np.sign(held))
-    closed = np.where(reducing, np.minimum(np.abs(quantity), np.abs(held)), 0.0)
-    realized = closed * (price - average) * np.sign(held)
-    growing = ~reducing
-    with np.errstate(invalid="ignore", divide="ignore"):
-        grown = (held * average + quantity * price) / after
-    flipped = reducing & (np.sign(after) == -np.sign(held)) & (after != 0)
-    new_average = np.where(growing, grown, average)
-    new_average = np.where(flipped, price, new_average)
-    new_average = np.where(after == 0, 0.0, new_average)
+    reducing = held * quantity < 0
+    any_reducing = bool(reducing.any())
+    # Growing (or opening) positions: the average of the old and the new shares' prices.
+    grows = (after != 0) & ~reducing if any_reducing else after != 0
+    new_average = np.divide(
+        held * average + quantity * price, after, out=np.zeros(assets.size), where=grows
+    )
+    if any_reducing:
+        kept = reducing & (after * held > 0)
+        new_average[kept] = average[kept]
+        flipped = reducing & (after * held < 0)
+        new_average[flipped] = price[flipped]
+        closed = np.minimum(np.abs(quantity[reducing]), np.abs(held[reducing]))
+        realized = closed * (price[reducing] - average[reducing]) * np.sign(held[reducing])
+    else:
+        realized = np.zeros(0)
     shares[assets] = after
     average_price[assets] = new_average
-    return realized
+    return realized, reducing

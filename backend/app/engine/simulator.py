@@ -139,6 +139,15 @@ def simulate(
     decision_at: dict[int, list[int]] = {}
     for k, row in enumerate(decision_rows.tolist()):
         decision_at.setdefault(row, []).append(k)
+    # Per decision, computed for the whole schedule at once: which assets have a target, which
+    # want shares, and whether every decision price is valid (the usual case skips the check).
+    has_target = np.isfinite(target_weights)
+    wants_shares = has_target & (target_weights != 0)
+    decision_price_ok = valid_prices(close_price[decision_rows])
+    delisting_at = set(last_rows[last_rows < n_sessions].tolist())
+    alive = np.ones(n_assets, dtype=bool)  # assets that can still take orders
+    mark_over_leverage = mark / leverage  # margin used per share held, each session
+    lowest_leverage = float(leverage.min()) if n_assets else 1.0
 
     event = np.zeros(n_sessions, dtype=bool)
     event[0] = True
@@ -168,64 +177,82 @@ def simulate(
     # Orders waiting for the next open: (assets, signed quantities, decision row).
     pending: tuple[np.ndarray, np.ndarray, int] | None = None
 
+    charges_fees = settings.fee_model != "none"
+    no_fees = np.zeros(n_assets)
+
     def fill(assets: np.ndarray, quantity: np.ndarray, price: np.ndarray, row: int, decided: int):
         nonlocal cash, total_fees
         if assets.size == 0:
             return
-        fee = order_fees(quantity, price, settings)
-        held = shares[assets]
-        realized = apply_fills(shares, average_price, assets, quantity, price)
-        reducing = (held != 0) & (np.sign(quantity) != np.sign(held))
-        closing_pnl.append(realized[reducing] - 2.0 * fee[reducing])
-        cash -= float((quantity * price).sum()) + float(fee.sum())
-        total_fees += float(fee.sum())
-        traded_value[row] += float(np.abs(quantity * price).sum())
+        realized, reducing = apply_fills(shares, average_price, assets, quantity, price)
+        value = quantity * price
+        if charges_fees:
+            fee = order_fees(quantity, price, settings)
+            fees = float(fee.sum())
+        else:
+            fee, fees = no_fees[: assets.size], 0.0
+        if realized.size:
+            # LEAN's trade record: each reducing fill's P&L less twice its fee.
+            closing_pnl.append(realized - 2.0 * fee[reducing] if charges_fees else realized)
+        cash -= float(value.sum()) + fees
+        total_fees += fees
+        traded_value[row] += float(np.abs(value).sum())
         fills.append((decided, row, assets, quantity, price, fee))
 
     def decide(decision: int, row: int, held_now: np.ndarray):
-        """Orders of one decision: (assets, signed quantities) reducing first, or None.
+        """Orders of one decision: (assets, signed quantities), or None.
         ``held_now``: shares plus those in orders already placed at this bar."""
         nonlocal order_count
-        weights = target_weights[decision]
         mode = modes[decision]
-        if mode == DECIDE_WHEN_FLAT and (held_now != 0).any():
+        held_any = held_now != 0
+        if mode == DECIDE_WHEN_FLAT and held_any.any():
             return None
-        targeted = np.isfinite(weights) & (last_rows > row if fill_next_open else last_rows >= row)
         if mode == DECIDE_UNHELD:
-            targeted &= held_now == 0
-        price = close_price[row]
-        needed = np.nonzero(targeted & ((weights != 0) | (held_now != 0)))[0]
+            targeted = wants_shares[decision] & ~held_any
+        else:
+            targeted = wants_shares[decision] | (held_any & has_target[decision])
+        if delisting_at:
+            targeted &= alive
+        needed = np.nonzero(targeted)[0]
         if needed.size == 0:
             return None
-        invalid = ~valid_prices(price[needed])
-        if invalid.any():
-            raise BacktestInputError(
-                f"missing or non-positive price for {symbols[needed[invalid][0]]} "
-                f"on {sessions[row].date()}"
-            )
+        price = close_price[row, needed]
+        price_ok = decision_price_ok[decision, needed]
+        if not price_ok.all():
+            invalid = ~price_ok
+            if invalid.any():
+                raise BacktestInputError(
+                    f"missing or non-positive price for {symbols[needed[invalid][0]]} "
+                    f"on {sessions[row].date()}"
+                )
         portfolio_value = cash + float(shares @ mark[row])
         if portfolio_value < 0:
             raise BacktestInputError(f"portfolio value turned negative on {sessions[row].date()}")
-        p = price[needed]
-        quantity = set_holdings_quantities(
-            weights[needed], held_now[needed], p, portfolio_value, leverage[needed], settings
-        )
-        placed = quantity != 0
-        needed, quantity, p = needed[placed], quantity[placed], p[placed]
-        if needed.size == 0:
-            return None
-        order_count += int(needed.size)
         held = held_now[needed]
-        added_margin = (np.abs(held + quantity) - np.abs(held)) * p / leverage[needed]
-        margin_left = portfolio_value - float((np.abs(shares) * mark[row] / leverage).sum())
-        growing = added_margin > 0
-        # The usual case: every order fits the margin left even with a fee bound of
-        # $1 + 0.5 % of the value (IB) or the bps fee on the value, so no fee is needed.
-        value = np.abs(quantity[growing] * p[growing])
-        fee_bound = value.size + (0.005 + settings.fee_bps / 10000.0) * float(value.sum())
-        if float(added_margin[growing].sum()) + fee_bound <= margin_left:
+        asset_leverage = leverage[needed]
+        quantity = set_holdings_quantities(
+            target_weights[decision, needed], held, price, portfolio_value, asset_leverage, settings
+        )
+        placed = np.nonzero(quantity)[0]
+        if placed.size == 0:
+            return None
+        if placed.size < needed.size:
+            needed, quantity, price, held, asset_leverage = (
+                a[placed] for a in (needed, quantity, price, held, asset_leverage)
+            )
+        order_count += int(needed.size)
+        # LEAN's margin check: an order adding margin (value / leverage + fee) beyond what is
+        # left is invalid. The usual case is settled at once by a bound: all orders' value at
+        # the lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
+        value = float(np.abs(quantity * price).sum())
+        margin_left = portfolio_value - float(np.abs(shares) @ mark_over_leverage[row])
+        fee_rate = 0.005 + settings.fee_bps / 10000.0
+        if value / lowest_leverage + needed.size + fee_rate * value <= margin_left:
             return needed, quantity
-        fee = order_fees(quantity, p, settings)
+        added_margin = np.maximum(np.abs(held + quantity) - np.abs(held), 0.0) * price
+        added_margin /= asset_leverage
+        growing = added_margin > 0
+        fee = order_fees(quantity, price, settings)
         valid = np.ones(needed.size, dtype=bool)
         for k in np.nonzero(growing)[0]:
             if added_margin[k] + fee[k] > margin_left + 1e-9:
@@ -273,26 +300,39 @@ def simulate(
                 )
             fill(assets, quantity, price, row, decided)
             pending = None
+        if row in delisting_at and fill_next_open:
+            alive &= last_rows > row  # no bar left to fill an order placed now
         decisions = decision_at.get(row)
         if decisions is not None:
-            placed = np.zeros(n_assets)
-            for decision in decisions:
-                orders = decide(decision, row, shares + placed)
-                if orders is not None:
-                    placed[orders[0]] += orders[1]
-            assets = np.nonzero(placed)[0]
-            # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact).
-            held = shares[assets]
-            reducing = (held != 0) & (np.sign(placed[assets]) != np.sign(held))
-            assets = assets[np.argsort(~reducing, kind="stable")]
-            if assets.size and not fill_next_open:
-                fill(assets, placed[assets], close_price[row, assets], row, row)
-            elif assets.size and row + 1 < n_sessions:
-                pending = (assets, placed[assets], row)
-        ending = np.nonzero((last_rows == row) & (shares != 0))[0]
-        if ending.size:
-            order_count += int(ending.size)
-            fill(ending, -shares[ending], close_price[row, ending], row, row)
+            if len(decisions) == 1:
+                orders = decide(decisions[0], row, shares)
+            else:
+                placed = np.zeros(n_assets)
+                for decision in decisions:
+                    orders = decide(decision, row, shares + placed)
+                    if orders is not None:
+                        placed[orders[0]] += orders[1]
+                combined = np.nonzero(placed)[0]
+                orders = (combined, placed[combined]) if combined.size else None
+            if orders is not None:
+                assets, quantity = orders
+                # Reducing orders fill first (LEAN submits SetHoldings targets by margin
+                # impact): a sell of a long or a buy of a short.
+                held = shares[assets]
+                growing = held * quantity >= 0
+                if growing.any() and not growing.all():
+                    order = np.argsort(growing, kind="stable")
+                    assets, quantity = assets[order], quantity[order]
+                if not fill_next_open:
+                    fill(assets, quantity, close_price[row, assets], row, row)
+                elif row + 1 < n_sessions:
+                    pending = (assets, quantity, row)
+        if row in delisting_at:
+            ending = np.nonzero((last_rows == row) & (shares != 0))[0]
+            if ending.size:
+                order_count += int(ending.size)
+                fill(ending, -shares[ending], close_price[row, ending], row, row)
+            alive &= last_rows > row
         snapshot_shares[event_index] = shares
         snapshot_cash[event_index] = cash
 
