@@ -146,7 +146,8 @@ def simulate(
     decision_price_ok = valid_prices(close_price[decision_rows])
     delisting_at = set(last_rows[last_rows < n_sessions].tolist())
     alive = np.ones(n_assets, dtype=bool)  # assets that can still take orders
-    mark_over_leverage = mark / leverage  # margin used per share held, each session
+    # Margin used per share held, at each decision's close.
+    mark_over_leverage = mark[decision_rows] / leverage
     lowest_leverage = float(leverage.min()) if n_assets else 1.0
 
     event = np.zeros(n_sessions, dtype=bool)
@@ -245,7 +246,7 @@ def simulate(
         # left is invalid. The usual case is settled at once by a bound: all orders' value at
         # the lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
         value = float(np.abs(quantity * price).sum())
-        margin_left = portfolio_value - float(np.abs(shares) @ mark_over_leverage[row])
+        margin_left = portfolio_value - float(np.abs(shares) @ mark_over_leverage[decision])
         fee_rate = 0.005 + settings.fee_bps / 10000.0
         if value / lowest_leverage + needed.size + fee_rate * value <= margin_left:
             return needed, quantity
