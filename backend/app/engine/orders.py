@@ -122,20 +122,20 @@ def apply_fills(
     held = shares[assets]
     average = average_price[assets]
     after = held + quantity
-    reducing = held * quantity < 0
-    any_reducing = bool(reducing.any())
+    held_times_quantity = held * quantity
+    reducing = held_times_quantity < 0
     # Growing (or opening) positions: the average of the old and the new shares' prices.
-    grows = (after != 0) & ~reducing if any_reducing else after != 0
+    grows = (held_times_quantity >= 0) & (after != 0)
     new_average = np.divide(
         held * average + quantity * price, after, out=np.zeros(assets.size), where=grows
     )
-    if any_reducing:
-        kept = reducing & (after * held > 0)
-        new_average[kept] = average[kept]
-        flipped = reducing & (after * held < 0)
-        new_average[flipped] = price[flipped]
-        closed = np.minimum(np.abs(quantity[reducing]), np.abs(held[reducing]))
-        realized = closed * (price[reducing] - average[reducing]) * np.sign(held[reducing])
+    if reducing.any():
+        # Reduced: the average stays; flipped: the fill price; closed: 0.
+        left = after * held
+        kept_or_flipped = np.where(left > 0, average, np.where(left < 0, price, 0.0))
+        new_average = np.where(reducing, kept_or_flipped, new_average)
+        closed = np.minimum(np.abs(quantity), np.abs(held))
+        realized = (closed * (price - average) * np.sign(held))[reducing]
     else:
         realized = np.zeros(0)
     shares[assets] = after
