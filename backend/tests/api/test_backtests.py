@@ -41,7 +41,11 @@ def test_completed_run_has_metrics_statistics_and_artifacts(market_client, seede
         ({"strategy": "moonshot"}, "unknown strategy"),
         ({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "lever": 3}, "lever"),
         ({"strategy": "set_holdings", "holdings": {"NOPE": 1.0}, **WINDOW}, "NOPE"),
-        ({"strategy": "set_holdings", "holdings": {"SPY": 0.8, "TLT": 0.5}, **WINDOW}, "leverage"),
+        (
+            {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "leverage": 0, **WINDOW},
+            "leverage",
+        ),
+        ({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "rebalance": "x"}, "rebalance"),
         (
             {
                 "strategy": "set_holdings",
