@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SESSION_CLOSE = np.timedelta64(16 * 3600, "s")
+from app.engine.statistics import SESSION_CLOSE
+
 DAY = np.timedelta64(1, "D")
 PROJECT_INTEREST_RATE_FILE = Path(__file__).resolve().parent / "data" / "interest-rate.csv"
 

@@ -62,9 +62,10 @@ def build_statistics(
         if risk_free_rate is None
         else float(risk_free_rate)
     )
-    days = float((times[-1] - times[0]) / np.timedelta64(1, "s")) / 86400.0
     end_equity = float(equity[-1])
-    cagr = st.compounding_annual_return(start_equity, end_equity, days / st.DAYS_PER_YEAR)
+    cagr = st.compounding_annual_return(
+        start_equity, end_equity, st.years_between(times[0], times[-1])
+    )
     max_dd = st.max_drawdown(values)
     recovery = ls.drawdown_recovery_days(values, times)
     turnover_points = ls.turnover_per_sample(samples, traded_value)

@@ -18,6 +18,25 @@ TRADING_DAYS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.0
 
 
+SESSION_CLOSE = np.timedelta64(16 * 3600, "s")  # a US equity session's close, New York time
+
+
+def years_between(first_timestamp: np.datetime64, last_timestamp: np.datetime64) -> float:
+    """Fractional years = (last - first) in days / 365 (fractional days count)."""
+    seconds = (np.datetime64(last_timestamp, "s") - np.datetime64(first_timestamp, "s")).astype(
+        np.int64
+    )
+    return float(seconds) / 86400.0 / DAYS_PER_YEAR
+
+
+def lean_equity_years(start_date: np.datetime64, last_session: np.datetime64) -> float:
+    """Years spanned by a LEAN daily equity curve: the first sample is the start date at 00:00
+    and the last one the last session's close (16:00), so
+    years = (last_session + 16h - start_date) / 365 days."""
+    last_close = np.datetime64(last_session, "D").astype("datetime64[s]") + SESSION_CLOSE
+    return years_between(np.datetime64(start_date, "D"), last_close)
+
+
 def compounding_annual_return(start_value: float, end_value: float, years: float) -> float:
     """CAGR = (end / start) ** (1 / years) - 1; 0 when years is 0 (LEAN's
     ``CompoundingAnnualPerformance``)."""

@@ -1,7 +1,7 @@
 """File paths that arrive through the HTTP API, checked when the request arrives.
 
 The engine confines every path parameter (``score_csv_path``, ``weights_path``) to the
-allowed file roots when a run executes (:func:`app.engine.backtest.resolve_file`). Checked
+allowed file roots when a run executes (:func:`app.engine.parameters.resolve_file`). Checked
 only there, a request naming ``/etc/passwd`` is accepted (201, queued) and fails later; so the
 API runs the same check at POST and answers 422 naming the field, storing nothing. The engine's
 own check stays: it also guards runs created outside the API (the CLI, the demo).
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine import BacktestInputError
-from app.engine.backtest import PATH_PARAMETERS, resolve_file
+from app.engine.parameters import PATH_PARAMETERS, resolve_file
 from app.errors import InvalidRequest
 
 
