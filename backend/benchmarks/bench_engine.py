@@ -98,6 +98,7 @@ def main() -> None:
             fractional_shares=True,
             fee_model="none",
             free_portfolio_value_percentage=0.0,
+            minimum_order_margin_percentage=0.0,  # bt rebalances every drift
         )
 
         def ours():

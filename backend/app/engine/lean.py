@@ -9,7 +9,13 @@ before an ex-date covers everything up to that day), and the adjusted price is
 price_factor is a cash dividend paid on the first session after row k's date,
 ``reference_price_k * (1 - price_factor_k / price_factor_{k+1})``, rounded to cents; a change in
 split_factor is a split with ``split_factor_{k+1} / split_factor_k`` new shares per old.
-Map files (ticker renames) are not applied: each zip is read under its file name.
+A map file ``map_files/<ticker>.csv`` (rows ``yyyyMMdd,ticker,exchange``) names the security by
+its current ticker (the last row) and says which zip holds each stretch of its history: the
+first row's date is the listing date, row k's ticker covers the dates after row k-1's date up to
+row k's date. A zip whose name only appears
+as an old ticker in another map file is not a security of its own. ``equity/usa/hour/*.zip``
+(LEAN's hourly benchmark feed) and ``alternative/interest-rate/usa/interest-rate.csv`` are read
+when present.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import pandas as pd
 
 from app.engine.calendar import xnys_sessions
 from app.engine.errors import BacktestInputError
+from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
 
 LEAN_PRICE_SCALE = 10000.0
@@ -82,7 +89,8 @@ def corporate_actions(
         if ex_position >= len(sessions):
             continue
         if following["split_factor"] != current["split_factor"]:
-            splits[ex_position] *= following["split_factor"] / current["split_factor"]
+            # LEAN's split factor is old / new (0.0357143 / 0.25); shares are divided by it.
+            splits[ex_position] *= 1.0 / (current["split_factor"] / following["split_factor"])
         if following["price_factor"] != current["price_factor"]:
             reference = current["reference_price"]
             if not reference > 1.0 and ex_position > 0:
@@ -92,12 +100,77 @@ def corporate_actions(
     return dividends, splits
 
 
+def read_map_file(path: Path) -> list[tuple[pd.Timestamp, str]]:
+    """(last date, ticker) rows of a LEAN map file, sorted by date."""
+    frame = pd.read_csv(path, header=None, usecols=[0, 1], names=["date", "ticker"])
+    dates = pd.to_datetime(frame["date"].astype(str), format="%Y%m%d")
+    rows = sorted(zip(dates, frame["ticker"].astype(str).str.lower(), strict=True))
+    return rows
+
+
+def security_bars(daily_dir: Path, ticker: str, map_rows: list | None) -> pd.DataFrame | None:
+    """Raw daily bars of one security: the zip of each map-file stretch, or ``ticker.zip``."""
+    if not map_rows:
+        path = daily_dir / f"{ticker}.zip"
+        return read_daily_zip(path) if path.is_file() else None
+    pieces = []
+    # The first row is the listing date: earlier bars in the zip belong to another security
+    # that once used the ticker (e.g. aaa.zip's 2002-2007 bars are the delisted AAA.1).
+    previous = map_rows[0][0] - pd.Timedelta(days=1)
+    for last_date, old_ticker in map_rows:
+        path = daily_dir / f"{old_ticker}.zip"
+        if path.is_file():
+            frame = read_daily_zip(path)
+            pieces.append(frame.loc[(frame.index > previous) & (frame.index <= last_date)])
+        previous = last_date
+    pieces = [piece for piece in pieces if len(piece)]
+    return pd.concat(pieces) if pieces else None
+
+
+def read_hourly_closes(
+    hour_dir: Path, factor_dir: Path
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """symbol -> (bar end times, adjusted closes) of each ``hour/*.zip`` (bars stamped with
+    their start time, one hour long)."""
+    closes = {}
+    for path in sorted(hour_dir.glob("*.zip")) if hour_dir.is_dir() else []:
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read(archive.namelist()[0]).decode()
+        frame = pd.read_csv(io.StringIO(text), header=None, usecols=[0, 4], names=["time", "close"])
+        starts = pd.to_datetime(frame["time"], format="%Y%m%d %H:%M")
+        close = frame["close"].to_numpy(dtype=float) / LEAN_PRICE_SCALE
+        factor_path = factor_dir / f"{path.stem.lower()}.csv"
+        if factor_path.is_file():
+            close = close * factor_for_dates(
+                read_factor_file(factor_path), pd.DatetimeIndex(starts.dt.normalize())
+            )
+        ends = (starts + pd.Timedelta(hours=1)).to_numpy().astype("datetime64[s]")
+        closes[path.stem.upper()] = (ends, close)
+    return closes
+
+
 def read_lean_folder(root: str | Path) -> MarketData:
     """All daily equities of a LEAN data folder as one panel on XNYS sessions."""
     root = Path(root)
     daily_dir = _daily_dir(root)
     factor_dir = daily_dir.parent / "factor_files"
-    bars = {path.stem.upper(): read_daily_zip(path) for path in sorted(daily_dir.glob("*.zip"))}
+    map_dir = daily_dir.parent / "map_files"
+    map_rows = {
+        path.stem.lower(): read_map_file(path)
+        for path in (sorted(map_dir.glob("*.csv")) if map_dir.is_dir() else [])
+    }
+    renamed_from = {
+        ticker for name, rows in map_rows.items() for _, ticker in rows if ticker != name
+    }
+    tickers = {path.stem.lower() for path in daily_dir.glob("*.zip")} - renamed_from
+    tickers |= {name for name in map_rows if name not in tickers}
+    bars = {}
+    for ticker in sorted(tickers):
+        frame = security_bars(daily_dir, ticker, map_rows.get(ticker))
+        if frame is not None and len(frame):
+            bars[ticker.upper()] = frame
+    if not bars:
+        raise BacktestInputError(f"no LEAN daily equity bars under {root}")
     first = min(frame.index.min() for frame in bars.values())
     last = max(frame.index.max() for frame in bars.values())
     sessions = xnys_sessions(first, last)
@@ -139,7 +212,10 @@ def read_lean_folder(root: str | Path) -> MarketData:
         arrays["raw_close"][rows, column] = frame["close"].to_numpy()
         volume[rows, column] = frame["volume"].to_numpy() / volume_scale
     license_note = "LEAN sample data, Apache-2.0 (QuantConnect)"
+    rate_file = root / "alternative" / "interest-rate" / "usa" / "interest-rate.csv"
     return MarketData(
+        hourly_close=read_hourly_closes(daily_dir.parent / "hour", factor_dir),
+        interest_rates=read_interest_rates(rate_file) if rate_file.is_file() else None,
         sessions=sessions,
         symbols=symbols,
         volume=volume,

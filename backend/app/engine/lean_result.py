@@ -4,11 +4,18 @@ run can be imported and ranked like ours (DESIGN §4.4).
 The inverse of the formatters in :mod:`app.engine.statistics`: ``"12.345%"`` is the fraction
 0.12345, ``"$3.49"`` is 3.49, ``"104486.22"`` is 104486.22. Values carry LEAN's rounding
 (CAGR to 0.001 %, Drawdown to 0.1 %), nothing finer.
+
+Ranking rule: our own runs store these read-back values too (``run_backtest``'s metrics), so
+a metric compares at the precision LEAN prints it, the same for executed and imported runs.
+The conversion is decimal-exact (``"15.000%"`` is the double nearest 0.15, the literal a
+constraint ``max_drawdown <= 0.15`` uses), so float noise below the printed digits can never
+flip a constraint at its boundary.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.engine.errors import BacktestInputError
@@ -19,6 +26,13 @@ STATISTIC_KEYS: dict[str, tuple[str, str]] = {
     "max_drawdown": ("Drawdown", "percent"),
     "sharpe": ("Sharpe Ratio", "number"),
     "sortino": ("Sortino Ratio", "number"),
+    "probabilistic_sharpe": ("Probabilistic Sharpe Ratio", "percent"),
+    "alpha": ("Alpha", "number"),
+    "beta": ("Beta", "number"),
+    "information_ratio": ("Information Ratio", "number"),
+    "tracking_error": ("Tracking Error", "number"),
+    "treynor": ("Treynor Ratio", "number"),
+    "drawdown_recovery_days": ("Drawdown Recovery", "number"),
     "annual_volatility": ("Annual Standard Deviation", "number"),
     "total_return": ("Net Profit", "percent"),
     "total_fees": ("Total Fees", "money"),
@@ -32,7 +46,8 @@ REQUIRED_KEYS = ("Compounding Annual Return", "Drawdown")
 
 
 def parse_statistic(text: Any, kind: str) -> float:
-    """One LEAN statistics string as a float: percent strings become fractions."""
+    """One LEAN statistics string as a float: percent strings become fractions, through
+    decimals so the result is the double nearest the printed value."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         value = float(text)
     else:
@@ -43,9 +58,13 @@ def parse_statistic(text: Any, kind: str) -> float:
             if not cleaned.endswith("%"):
                 raise ValueError(f"{text!r} is not a percentage")
             cleaned = cleaned[:-1]
-        value = float(cleaned)
+        try:
+            number = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValueError(f"{text!r} is not a number") from None
         if kind == "percent":
-            value /= 100.0
+            number = number.scaleb(-2)
+        value = float(number)
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
     return value

@@ -19,6 +19,7 @@ class MarketData:
     the number of new shares per old share on a split date (1.0 elsewhere). Where a symbol
     does not trade on a session every price is NaN.
 
+    ``hourly_close`` and ``interest_rates`` feed the benchmark and risk-free statistics.
     ``provenance`` says where the numbers come from: ``{"source": ..., "synthetic": bool,
     "description": ...}``. Anything built on synthetic data must say so.
     """
@@ -35,6 +36,12 @@ class MarketData:
     dividends: np.ndarray | None = None
     split_factor: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    # Intraday closes for the benchmark: symbol -> (bar end times as datetime64[s], adjusted
+    # closes). LEAN samples its SPY benchmark from the hourly feed when there is one.
+    hourly_close: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # (dates, rates as fractions) of the risk-free rate; None: the project's copy of LEAN's
+    # interest-rate file (app/engine/data/interest-rate.csv).
+    interest_rates: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         shape = (len(self.sessions), len(self.symbols))

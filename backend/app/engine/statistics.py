@@ -10,14 +10,15 @@ returns; variances and standard deviations are sample (n - 1) ones like MathNet'
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
 TRADING_DAYS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.0
-# LEAN's equity samples after the start are taken at the session close, 16:00 New York.
-SESSION_CLOSE_HOURS = 16.0
+
+
+SESSION_CLOSE = np.timedelta64(16 * 3600, "s")  # a US equity session's close, New York time
 
 
 def years_between(first_timestamp: np.datetime64, last_timestamp: np.datetime64) -> float:
@@ -32,10 +33,8 @@ def lean_equity_years(start_date: np.datetime64, last_session: np.datetime64) ->
     """Years spanned by a LEAN daily equity curve: the first sample is the start date at 00:00
     and the last one the last session's close (16:00), so
     years = (last_session + 16h - start_date) / 365 days."""
-    last_close = np.datetime64(last_session, "s") + np.timedelta64(
-        int(SESSION_CLOSE_HOURS * 3600), "s"
-    )
-    return years_between(np.datetime64(start_date, "s"), last_close)
+    last_close = np.datetime64(last_session, "D").astype("datetime64[s]") + SESSION_CLOSE
+    return years_between(np.datetime64(start_date, "D"), last_close)
 
 
 def compounding_annual_return(start_value: float, end_value: float, years: float) -> float:
@@ -68,31 +67,6 @@ def max_drawdown(equity: np.ndarray) -> float:
     if equity.size == 0:
         return 0.0
     return float(np.max(drawdown_series(equity)))
-
-
-def drawdown_recovery_days(equity: np.ndarray, timestamps: np.ndarray) -> int:
-    """Longest time, in whole calendar days, from a peak until the equity first gets back to it
-    (LEAN's "Drawdown Recovery"); drawdowns not yet recovered do not count; 0 if none."""
-    equity = np.asarray(equity, dtype=float)
-    days = np.asarray(timestamps, dtype="datetime64[D]")
-    longest = 0
-    peak_value = -np.inf
-    peak_day = None
-    in_drawdown = False
-    for value, day in zip(equity, days, strict=True):
-        if value >= peak_value:
-            if in_drawdown and peak_day is not None:
-                longest = max(longest, int((day - peak_day).astype(int)))
-            peak_value, peak_day, in_drawdown = value, day, False
-        else:
-            in_drawdown = True
-    return longest
-
-
-def daily_returns(equity: np.ndarray) -> np.ndarray:
-    """Simple returns between consecutive equity samples: e[t] / e[t-1] - 1."""
-    equity = np.asarray(equity, dtype=float)
-    return equity[1:] / equity[:-1] - 1.0
 
 
 def sample_variance(values: np.ndarray) -> float:
@@ -212,28 +186,26 @@ def sample_excess_kurtosis(values: np.ndarray) -> float:
 
 
 def probabilistic_sharpe_ratio(
-    returns: np.ndarray, benchmark_sharpe: float = 1.0 / math.sqrt(TRADING_DAYS_PER_YEAR)
+    returns: np.ndarray,
+    risk_free_rate: float = 0.0,
+    benchmark_sharpe: float = 1.0 / math.sqrt(TRADING_DAYS_PER_YEAR),
 ) -> float:
     """PSR = Phi((SR - SR*) / sqrt((1 - skew * SR + (kurt - 1) / 4 * SR^2) / (n - 1))) with SR
-    the daily (not annualised) mean / std and SR* a de-annualised Sharpe of 1, as LEAN
-    computes it (LEAN feeds MathNet's excess kurtosis into the "kurt - 1" term; so do we)."""
+    the daily excess-return Sharpe (mean(r) - rf / 252) / std(r) (LEAN #9583), SR* a
+    de-annualised Sharpe of 1, skew and kurt MathNet's bias-corrected sample skewness and
+    excess kurtosis of r (LEAN feeds the excess kurtosis into the "kurt - 1" term)."""
     returns = np.asarray(returns, dtype=float)
     n = returns.size
     std = math.sqrt(sample_variance(returns)) if n >= 2 else 0.0
-    observed = float(returns.mean()) / std if std > 0 else 0.0
+    if std == 0:
+        return 0.0
+    observed = (float(returns.mean()) - risk_free_rate / TRADING_DAYS_PER_YEAR) / std
     skewness = sample_skewness(returns)
     kurtosis = sample_excess_kurtosis(returns)
-    variance_of_estimate = (
-        (1 - skewness * observed + (kurtosis - 1) / 4 * observed**2) / (n - 1)
-        if n > 1
-        else float("nan")
-    )
-    if not np.isfinite(variance_of_estimate) or variance_of_estimate < 0:
+    variance_of_estimate = (1 - skewness * observed + (kurtosis - 1) / 4 * observed**2) / (n - 1)
+    if not np.isfinite(variance_of_estimate) or variance_of_estimate <= 0:
         return 0.0
-    estimate_std = math.sqrt(variance_of_estimate)
-    if estimate_std == 0:
-        return 0.0
-    z = (observed - benchmark_sharpe) / estimate_std
+    z = (observed - benchmark_sharpe) / math.sqrt(variance_of_estimate)
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
@@ -274,10 +246,15 @@ def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str,
     }
 
 
+def _decimal(value: float) -> Decimal:
+    # Through repr: the decimal digits Python shows, not the binary expansion; then to 12
+    # places, so a float sum like 3.4849999999999994 is LEAN's decimal 3.485.
+    return Decimal(repr(float(value))).quantize(Decimal("1e-12"), ROUND_HALF_EVEN)
+
+
 def _round_half_even(value: float, decimals: int) -> Decimal:
-    # .NET's Math.Round on decimals rounds half to even; going through str keeps the
-    # decimal digits Python shows instead of binary artefacts.
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN)
+    """.NET's Math.Round: half to even."""
+    return _decimal(value).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN)
 
 
 def _plain(number: Decimal) -> str:
@@ -286,32 +263,37 @@ def _plain(number: Decimal) -> str:
 
 
 def format_percent(fraction: float, decimals: int = 3) -> str:
-    """LEAN percent string: fraction * 100 rounded to ``decimals`` places, trailing zeros
-    dropped ("12.345%", "0%")."""
-    if not np.isfinite(fraction):
+    """LEAN percent string: fraction * 100 rounded half to even to ``decimals`` places, the
+    decimal scale kept ("96.710%", "20.10%"); exactly 0 is "0%"."""
+    if not np.isfinite(fraction) or fraction == 0:
         return "0%"
-    return _plain(_round_half_even(fraction * 100.0, decimals)) + "%"
+    return f"{_round_half_even(fraction * 100.0, decimals):.{decimals}f}%"
 
 
 def format_drawdown(fraction: float) -> str:
-    """LEAN's Drawdown string: the fraction rounded to 3 decimals, shown as a percent with 3
-    decimals ("1.200%")."""
-    rounded = _round_half_even(fraction, 3) * 100
-    return f"{rounded:.3f}%"
+    """LEAN's Drawdown string: the fraction rounded to 3 decimals, times 100, three decimals
+    ("1.200%"); no drawdown is "0%"."""
+    rounded = _round_half_even(fraction, 3)
+    if rounded == 0:
+        return "0%"
+    return f"{rounded * 100:.3f}%"
 
 
 def format_ratio(value: float, decimals: int = 3) -> str:
-    """Ratio rounded to 3 decimals, trailing zeros dropped ("19.094", "0")."""
+    """Ratio rounded half to even to 3 decimals, trailing zeros dropped ("19.094", "0")."""
     if not np.isfinite(value):
         return "0"
     return _plain(_round_half_even(value, decimals))
 
 
 def format_money(value: float) -> str:
-    """Dollar amount with 2 decimals ("$3.45")."""
-    return f"${_round_half_even(value, 2):.2f}"
+    """Dollar amount, "0.00" formatting: half away from zero ($3.485 -> "$3.49"; a negative
+    amount is "-$2.56")."""
+    cents = _decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"-${-cents:.2f}" if cents < 0 else f"${cents:.2f}"
 
 
 def format_equity(value: float) -> str:
-    """Equity value rounded to cents, trailing zeros dropped ("103463.69", "100000")."""
-    return _plain(_round_half_even(value, 2))
+    """Equity rounded to cents (half away from zero), trailing zeros dropped as LEAN prints
+    End Equity ("104486.22", "93054.5", "100000")."""
+    return _plain(_decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from app.engine.errors import BacktestInputError
 from app.engine.market import MarketData
+from app.engine.set_holdings import set_holdings_plan
 
 TRADING_DAYS_PER_YEAR = 252
 
@@ -23,7 +24,8 @@ TRADING_DAYS_PER_YEAR = 252
 class TargetSchedule:
     columns: np.ndarray  # panel columns of the traded assets
     decision_rows: np.ndarray  # panel rows (ascending) whose close decides a rebalance
-    weights: np.ndarray  # (n_decisions, n_assets)
+    weights: np.ndarray  # (n_decisions, n_assets); NaN: no target for that asset
+    modes: np.ndarray | None = None  # simulator DECIDE_* per decision (None: always)
 
 
 def rebalance_rows(sessions: pd.DatetimeIndex, first: int, last: int, frequency: str) -> np.ndarray:
@@ -256,18 +258,9 @@ def ml_score_vol_target_schedule(
 
 
 def set_holdings_schedule(data: MarketData, first: int, last: int, params: dict) -> TargetSchedule:
-    """Fixed weights ``holdings`` decided at the window's first session close and held."""
-    holdings = params["holdings"]
-    if not isinstance(holdings, dict) or not holdings:
-        raise BacktestInputError('holdings must be a non-empty mapping like {"SPY": 1.0}')
-    symbols = [str(s).upper() for s in holdings]
-    columns = check_symbols(data, symbols)
-    try:
-        weights = np.array([float(v) for v in holdings.values()])
-    except (TypeError, ValueError):
-        raise BacktestInputError("holdings weights must be numbers") from None
-    check_weight_sum(weights, bool(params.get("allow_leverage", False)), "holdings")
-    return TargetSchedule(columns, np.array([first]), weights[None, :])
+    """LEAN's SetHoldings as a parameter file (:mod:`app.engine.set_holdings`)."""
+    symbols, rows, weights, modes = set_holdings_plan(data, first, last, params)
+    return TargetSchedule(check_symbols(data, symbols), rows, weights, modes)
 
 
 def check_weight_sum(weights: np.ndarray, allow_leverage: bool, where: str) -> None:
@@ -287,13 +280,20 @@ def check_weight_sum(weights: np.ndarray, allow_leverage: bool, where: str) -> N
 def target_weights_schedule(
     data: MarketData, first: int, last: int, params: dict
 ) -> TargetSchedule:
-    """Replay ``weights_path`` (date, symbol, weight). Weights dated d are decided after d's
-    close, at the first session >= d; weights dated before the window are decided at its first
-    session; symbols missing from a date's rows get weight 0 that date."""
+    """Replay ``weights_path`` (date, symbol, weight). Weights dated d (a trading session, else
+    a BacktestInputError) are decided after d's close; weights dated before the window are
+    decided at its first session; symbols missing from a date's rows get weight 0 that date."""
     frame = read_dated_csv(Path(params["weights_path"]), "weight", "weights")
     symbols = sorted(frame["symbol"].unique())
     columns = check_symbols(data, symbols)
     sessions = data.sessions.values
+    off_calendar = ~np.isin(frame["date"].to_numpy(), sessions)
+    if off_calendar.any():
+        day = pd.Timestamp(frame["date"].to_numpy()[off_calendar][0]).date()
+        raise BacktestInputError(
+            f"weights file {params['weights_path']}: {day} is not a trading session of the "
+            f"data ({off_calendar.sum()} row(s) dated off the calendar)"
+        )
     decided = np.searchsorted(sessions, frame["date"].to_numpy(), side="left")
     decided = np.clip(decided, first, None)
     keep = decided <= last

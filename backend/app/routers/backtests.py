@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, status
 
-from app.deps import ReadSessionDep, SessionDep, WorkerDep
+from app.deps import ReadSessionDep, SessionDep, SettingsDep, WorkerDep
 from app.models import RunStatus
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.backtests import BacktestCreate, BacktestOut, LeanResultImport
@@ -14,13 +14,18 @@ router = APIRouter(prefix="/api/backtests", tags=["backtests"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BacktestOut)
 def create_backtest(
-    body: BacktestCreate, session: SessionDep, worker: WorkerDep, background: BackgroundTasks
+    body: BacktestCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    worker: WorkerDep,
+    background: BackgroundTasks,
 ):
     run = service.create_run(
         session,
         project_id=body.project_id,
         algorithm_parameters=body.params.algorithm_parameters,
         pipeline_train_job_id=body.params.pipeline_train_job_id,
+        file_roots=settings.allowed_file_roots(),
     )
     # Background tasks run after the session dependency has committed.
     background.add_task(worker.wake)

@@ -22,6 +22,7 @@ from app.services.common import (
     paginate,
     requeue_running,
 )
+from app.services.file_paths import check_file_parameters
 from app.services.projects import get_project
 
 
@@ -32,10 +33,19 @@ def create_run(
     algorithm_parameters: dict[str, Any],
     pipeline_train_job_id: int | None = None,
     run_id: int | None = None,
+    file_roots: list[Path] | None = None,
 ) -> BacktestRun:
     """Store a queued run. The strategy parameters are checked by the engine when the run
-    executes; a run with bad parameters fails with the engine's reason."""
+    executes; a run with bad parameters fails with the engine's reason. With ``file_roots``
+    (a request from the HTTP API) a path parameter outside them is refused now, a 422 naming
+    it, instead of a run that fails later."""
     get_project(session, project_id)
+    if file_roots is not None:
+        check_file_parameters(
+            algorithm_parameters,
+            file_roots,
+            lambda name: ("params", "algorithm_parameters", name),
+        )
     if pipeline_train_job_id is not None:
         get_or_404(session, TrainJob, pipeline_train_job_id, label="train job")
     run = BacktestRun(

@@ -2,6 +2,16 @@
 
 The same code ranks a sweep's trials (``GET /api/optimizations/{id}/top``) and a legacy JSONL
 manifest of run ids (``stocklean score --manifest``).
+
+One footing for every run: LEAN's printed precision. A result imported from a real LEAN run
+(``POST /api/backtests/import``) only carries what LEAN prints (CAGR to 0.001 %, Drawdown to
+0.1 %, ratios to 0.001), while a run executed here stores full precision. Compared as stored,
+a native drawdown of 0.1504 fails ``max_drawdown <= 0.15`` while an imported "15.0%" (which may
+be the same 0.1504) passes, and a native CAGR of 0.1234549 beats an imported "12.345%" by a
+digit the import never had. So the objective, the constraints and the tie-break read every
+metric rounded to the decimals LEAN prints it with (``LEAN_PRINTED_DECIMALS``); the stored
+values themselves are not changed and are what the API shows. Rounding the imported result
+further is impossible and inventing digits for it is worse, hence this direction.
 """
 
 from __future__ import annotations
@@ -9,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Float, Numeric, and_, case, cast, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from app.models import BacktestRun, RunStatus
@@ -54,8 +64,40 @@ class Ranking:
     completed: int
 
 
-def _metric(name: str):
-    return getattr(BacktestRun, name)
+# Fraction decimals of each metric column as LEAN prints the statistic it comes from
+# (``app.engine.lean_result.STATISTIC_KEYS`` and the formatters in ``engine.statistics``):
+# "Compounding Annual Return" "12.345%" -> 5; "Drawdown" 0.1 % -> 3; "Sharpe Ratio",
+# "Sortino Ratio", "Annual Standard Deviation" to 0.001 -> 3; "Net Profit" "12.345%" -> 5;
+# money to the cent -> 2; "Portfolio Turnover" "1.23%" -> 4; "Win Rate" "55%" -> 2.
+LEAN_PRINTED_DECIMALS: dict[str, int] = {
+    "cagr": 5,
+    "max_drawdown": 3,
+    "sharpe": 3,
+    "sortino": 3,
+    "annual_volatility": 3,
+    "total_return": 5,
+    "net_profit": 2,
+    "total_fees": 2,
+    "turnover": 4,
+    "win_rate": 2,
+}
+
+
+def ranking_value(name: str, value: float | None) -> float | None:
+    """A stored metric as the ranking compares it, in Python (for code that ranks or checks
+    constraints outside SQL, e.g. the sweep analysis): rounded to LEAN's printed decimals.
+    Python rounds half to even like LEAN; SQL's round goes half away from zero, which differs
+    only for a value that is exactly halfway in binary, never in practice."""
+    if value is None or name not in LEAN_PRINTED_DECIMALS:
+        return value
+    return round(float(value), LEAN_PRINTED_DECIMALS[name])
+
+
+def _metric(name: str) -> ColumnElement[float]:
+    """A metric column as ranking reads it: rounded to LEAN's printed precision (see the
+    module docstring). NUMERIC because PostgreSQL has no two-argument round of a double."""
+    column = getattr(BacktestRun, name)
+    return cast(func.round(cast(column, Numeric), LEAN_PRINTED_DECIMALS[name]), Float)
 
 
 def constraint_clause(constraint: Constraint) -> ColumnElement[bool]:
@@ -112,16 +154,16 @@ def rank_runs(
     objective_order = (
         objective_column.desc() if objective.direction == "max" else objective_column.asc()
     )
-    tie_breaks = (BacktestRun.max_drawdown.asc(), BacktestRun.id.asc())
+    tie_breaks = (_metric("max_drawdown").asc(), BacktestRun.id.asc())
     feasible = feasible_clause(constraints)
     violation = violation_expression(constraints)
     completed = and_(run_filter, BacktestRun.status == RunStatus.completed)
-    columns = (
+    columns = (  # the stored values, as shown; the order reads the rounded ones
         BacktestRun.id,
         BacktestRun.cagr,
         BacktestRun.max_drawdown,
         BacktestRun.sharpe,
-        objective_column,
+        getattr(BacktestRun, objective.metric),
         violation,
     )
     rows = session.execute(

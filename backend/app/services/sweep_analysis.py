@@ -24,6 +24,7 @@ from app.errors import Conflict
 from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
 from app.models.backtest import METRIC_COLUMNS
 from app.services.backtests import equity_artifact
+from app.services.ranking import ranking_value
 from app.services.sweep_results import constraints_of, objective_of, rank_sweep
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,10 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
         if runs
         else (None, "no completed trial")
     )
+    # The ranking's own numbers (LEAN's printed precision), so the analysis calls the same
+    # trials feasible as the trials table and the Top N do.
     stored_metrics = {
-        name: [getattr(run, name) for run in runs]
+        name: [ranking_value(name, getattr(run, name)) for run in runs]
         for name in {objective.metric, *(c.metric for c in constraints)}
         if name in METRIC_COLUMNS
     }

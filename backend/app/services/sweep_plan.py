@@ -1,23 +1,24 @@
 """Planning a sweep: validate an optimization request and build every trial's exact backtest
 request. Stores nothing; ``optimizations.create_optimization`` stores what this returns.
 
-``plan_optimization`` reads as the list of its checks: the baseline run, the train job, the
-project, the backtest window, the risk-off symbols, the search space; then the trial builder.
-Each check raises a 404/409/422 naming the request field at fault.
+``plan_optimization`` reads as the list of its checks (``services.sweep_checks``): the
+baseline run, the train job, the project, the backtest window, the risk-off symbols, the file
+paths, the overrides against the search space; then the points and the trial builder. Each
+check raises a 404/409/422 naming the request field at fault. No two trials of a plan have the
+same backtest request (``build_search_points``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.errors import Conflict, InvalidRequest
-from app.models import BacktestRun, RunStatus, TrainJob
+from app.errors import InvalidRequest
 from app.schemas.optimizations import (
     INTEGER_PARAMETERS,
     OptimizationCreate,
@@ -26,8 +27,8 @@ from app.schemas.optimizations import (
     check_parameter_value,
 )
 from app.services import backtests as backtest_service
+from app.services import sweep_checks as checks
 from app.services.backtest_opt_train120 import GRID_AXES, PERTURBATION_COUNT, PERTURBATION_STEPS
-from app.services.common import get_or_404
 from app.services.market import load_market
 from app.services.search_space import (
     ParamPoint,
@@ -106,9 +107,19 @@ def _perturbation_base(
 
 
 def build_search_points(
-    search: SearchIn, baseline_algorithm: dict[str, Any]
+    search: SearchIn,
+    baseline_algorithm: dict[str, Any],
+    request_key: Callable[[ParamPoint], str] | None = None,
 ) -> list[tuple[str, ParamPoint]]:
-    """The grid points (in grid order), then the perturbations (in lattice order)."""
+    """The grid points (in grid order), then the perturbations (in lattice order).
+
+    No two points give the same backtest request. A grid over one set of parameters and a
+    perturbation over another give points with different keys (``{max_exposure}`` against
+    ``{vol_target}``) whose full requests can still be equal once the baseline fills in the
+    rest; so a perturbation candidate whose ``request_key`` equals a grid point's is skipped
+    like a grid point would be, and the next lattice point in order takes its place: the
+    perturbation still gives exactly ``count`` points, and the preview shows the same list.
+    """
     grid = build_grid(search.grid) if search.grid else []
     points: list[tuple[str, ParamPoint]] = [("grid", point) for point in grid]
     if search.perturbation is not None:
@@ -120,107 +131,28 @@ def build_search_points(
             radius=perturbation.radius,
             exclude_base=perturbation.exclude_base,
         )
+        grid_requests = {request_key(point) for point in grid} if request_key else set()
+
+        def accept(point: ParamPoint) -> bool:
+            if not _within_parameter_bounds(point):
+                return False
+            return request_key is None or request_key(point) not in grid_requests
+
         try:
-            nearby = build_perturbations(spec, exclude=grid, accept=_within_parameter_bounds)
+            nearby = build_perturbations(spec, exclude=grid, accept=accept)
         except SearchSpaceError as exc:
             raise InvalidRequest(str(exc), exc.field) from exc
         points.extend(("perturbation", point) for point in nearby)
     return points
 
 
-# -- the checks ------------------------------------------------------------------------------
-def _baseline_algorithm(baseline: BacktestRun) -> dict[str, Any]:
-    algorithm = dict((baseline.params or {}).get("algorithm_parameters") or {})
-    if not algorithm:
-        raise InvalidRequest(
-            f"baseline run {baseline.id} has no algorithm_parameters", ("baseline_run_id",)
-        )
-    return algorithm
-
-
-def _completed_train_job(session: Session, train_job_id: int) -> tuple[TrainJob, Path]:
-    """The train job and its scores file; it must be completed and the file readable."""
-    train_job = get_or_404(session, TrainJob, train_job_id, label="train job")
-    if train_job.status != RunStatus.completed:
-        raise Conflict(
-            f"train job {train_job.id} is {train_job.status.value}; an optimization needs a "
-            "completed train job"
-        )
-    scores_path = Path(train_job.scores_path or "")
-    if not train_job.scores_path or not scores_path.is_file():
-        raise InvalidRequest(
-            f"train job {train_job.id} has no readable scores file ({train_job.scores_path})",
-            ("train_job_id",),
-        )
-    return train_job, scores_path
-
-
-def _project_id(body: OptimizationCreate, baseline: BacktestRun, train_job: TrainJob) -> int:
-    """The sweep's project: the baseline run's, which the request and train job must share."""
-    project_id = body.project_id or baseline.project_id
-    if project_id != baseline.project_id:
-        raise InvalidRequest(
-            f"project {project_id} does not match baseline run {baseline.id}'s project "
-            f"{baseline.project_id}",
-            ("project_id",),
-        )
-    if train_job.project_id != project_id:
-        raise InvalidRequest(
-            f"train job {train_job.id} belongs to project {train_job.project_id}, not {project_id}",
-            ("train_job_id",),
-        )
-    return project_id
-
-
-def _window(
-    body: OptimizationCreate, baseline_algorithm: dict[str, Any]
-) -> tuple[dt.date, dt.date]:
-    """The backtest window: the request's, else the baseline run's."""
-    start = body.backtest_start or _as_date(baseline_algorithm.get("backtest_start"))
-    end = body.backtest_end or _as_date(baseline_algorithm.get("backtest_end"))
-    if start is None or end is None:
-        raise InvalidRequest(
-            "no backtest window: give backtest_start and backtest_end (the baseline run has none)",
-            ("backtest_start",),
-        )
-    if start >= end:
-        raise InvalidRequest(
-            f"backtest_start ({start}) must be before backtest_end ({end})", ("backtest_start",)
-        )
-    return start, end
-
-
-def _check_window_in_market(start: dt.date, end: dt.date, market) -> None:
-    first, last = market.sessions[0].date(), market.sessions[-1].date()
-    if start < first or end > last:
-        field = "backtest_start" if start < first else "backtest_end"
-        raise InvalidRequest(
-            f"window {start}..{end} lies outside the market data ({first}..{last})", (field,)
-        )
-
-
-def _check_risk_off_symbols(
-    body: OptimizationCreate, baseline_algorithm: dict[str, Any], market
-) -> None:
-    risk_off = body.overrides.get("risk_off_symbols", baseline_algorithm.get("risk_off_symbols"))
-    if isinstance(risk_off, str):
-        symbols = [s.strip() for s in risk_off.split(",") if s.strip()]
-        unknown = [s for s in symbols if not market.has_symbol(s)]
-        if not symbols or unknown:
-            raise InvalidRequest(
-                f"risk_off_symbols not in the data: {', '.join(unknown) or '(empty)'}",
-                ("overrides", "risk_off_symbols"),
-            )
-    elif risk_off is not None:
-        raise InvalidRequest(
-            "risk_off_symbols must be a comma-separated string", ("overrides", "risk_off_symbols")
-        )
-
-
 def _search_points(
-    search: SearchIn, baseline_algorithm: dict[str, Any], settings: Settings
+    search: SearchIn,
+    baseline_algorithm: dict[str, Any],
+    settings: Settings,
+    request_key: Callable[[ParamPoint], str],
 ) -> list[tuple[str, ParamPoint]]:
-    points = build_search_points(search, baseline_algorithm)
+    points = build_search_points(search, baseline_algorithm, request_key)
     if not points:
         raise InvalidRequest("the search space is empty", ("search",))
     if len(points) > settings.max_trials:
@@ -236,34 +168,30 @@ def plan_optimization(
 ) -> SweepPlan:
     """Validate a request and build every trial's exact backtest request. Stores nothing."""
     baseline = backtest_service.get_run(session, body.baseline_run_id)
-    baseline_algorithm = _baseline_algorithm(baseline)
-    train_job, scores_path = _completed_train_job(session, body.train_job_id)
-    project_id = _project_id(body, baseline, train_job)
-    start, end = _window(body, baseline_algorithm)
+    baseline_algorithm = checks.baseline_algorithm(baseline)
+    train_job, scores_path = checks.completed_train_job(session, body.train_job_id)
+    project_id = checks.project_id(body, baseline, train_job)
+    start, end = checks.window(body, baseline_algorithm)
     market = market if market is not None else load_market(settings)
-    _check_window_in_market(start, end, market)
-    _check_risk_off_symbols(body, baseline_algorithm, market)
+    checks.check_window_in_market(start, end, market)
+    checks.check_risk_off_symbols(body, baseline_algorithm, market)
+    checks.check_file_parameters(body, baseline_algorithm, settings)
     search = body.search or default_search(baseline_algorithm)
-    points = _search_points(search, baseline_algorithm, settings)
+    checks.check_overrides_not_searched(body.overrides, search)
 
-    common = {
-        "backtest_start": start.isoformat(),
-        "backtest_end": end.isoformat(),
-        "score_csv_path": str(scores_path),
-    }
-    trials = [
-        build_trial(
-            index,
-            source,
-            point,
-            baseline_algorithm=baseline_algorithm,
-            overrides=body.overrides,
-            fixed=common,
-            project_id=project_id,
-            train_job_id=train_job.id,
-        )
-        for index, (source, point) in enumerate(points)
-    ]
+    builder = TrialBuilder(
+        baseline_algorithm=baseline_algorithm,
+        overrides=body.overrides,
+        fixed={
+            "backtest_start": start.isoformat(),
+            "backtest_end": end.isoformat(),
+            "score_csv_path": str(scores_path),
+        },
+        project_id=project_id,
+        train_job_id=train_job.id,
+    )
+    points = _search_points(search, baseline_algorithm, settings, builder.request_key)
+    trials = [builder.trial(index, source, point) for index, (source, point) in enumerate(points)]
     spec = body.model_dump(mode="json")
     spec.update(
         project_id=project_id,
@@ -276,25 +204,50 @@ def plan_optimization(
     return SweepPlan(project_id, baseline.id, train_job.id, spec, trials)
 
 
-def build_trial(
-    index: int,
-    source: str,
-    point: ParamPoint,
-    *,
-    baseline_algorithm: dict[str, Any],
-    overrides: dict[str, Any],
-    fixed: dict[str, Any],
-    project_id: int,
-    train_job_id: int,
-) -> PlannedTrial:
+@dataclass(frozen=True)
+class TrialBuilder:
     """One trial's backtest request: the baseline's parameters, then the point, then the
-    request's overrides, then the sweep's window and scores file (later keys win)."""
-    algorithm = {**baseline_algorithm, **params_as_json(point), **overrides, **fixed}
-    request = {
-        "project_id": project_id,
-        "params": {"pipeline_train_job_id": train_job_id, "algorithm_parameters": algorithm},
-    }
-    return PlannedTrial(index, source, point, request)
+    request's overrides (which never name a searched parameter), then the sweep's window and
+    scores file (later keys win)."""
+
+    baseline_algorithm: dict[str, Any]
+    overrides: dict[str, Any]
+    fixed: dict[str, Any]
+    project_id: int
+    train_job_id: int
+
+    def algorithm(self, point: ParamPoint) -> dict[str, Any]:
+        return {**self.baseline_algorithm, **params_as_json(point), **self.overrides, **self.fixed}
+
+    def request(self, point: ParamPoint) -> dict[str, Any]:
+        return {
+            "project_id": self.project_id,
+            "params": {
+                "pipeline_train_job_id": self.train_job_id,
+                "algorithm_parameters": self.algorithm(point),
+            },
+        }
+
+    def request_key(self, point: ParamPoint) -> str:
+        """Two points with the same key would run the same backtest: the request as canonical
+        JSON, numbers written as normalised decimals (a baseline's ``1`` and a point's
+        ``1.0`` are the same exposure)."""
+        algorithm = {name: _number_key(value) for name, value in self.algorithm(point).items()}
+        return json.dumps(
+            [self.project_id, self.train_job_id, algorithm], sort_keys=True, default=str
+        )
+
+    def trial(self, index: int, source: str, point: ParamPoint) -> PlannedTrial:
+        return PlannedTrial(index, source, point, self.request(point))
+
+
+def _number_key(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return "#" + format(to_decimal(value).normalize(), "f")
+        except (ArithmeticError, ValueError):
+            return value
+    return value
 
 
 def params_as_json(point: ParamPoint) -> dict[str, Any]:
@@ -303,12 +256,3 @@ def params_as_json(point: ParamPoint) -> dict[str, Any]:
         name: int(value) if name in INTEGER_PARAMETERS else float(value)
         for name, value in point.items()
     }
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None

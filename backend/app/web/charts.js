@@ -204,7 +204,7 @@ export function colorScaleLegend(lo, hi, fmt) {
 }
 
 /**
- * One heatmap panel: rows x cols cells, cell(r, c) -> {value, text, title, marked}.
+ * One heatmap panel: rows x cols cells, cell(r, c) -> {value, text, title, marked, className}.
  */
 export function heatmap({ rows, cols, cell, rowLabel, colLabel, title, lo, hi, fmtRow, fmtCol }) {
   const cw = 78;
@@ -219,7 +219,7 @@ export function heatmap({ rows, cols, cell, rowLabel, colLabel, title, lo, hi, f
     cols.forEach((c, j) => {
       const info = cell(r, c) ?? {};
       const fill = scaleColor(info.value, lo, hi);
-      body += `<g class="cell${info.marked ? ' marked' : ''}">
+      body += `<g class="cell${info.marked ? ' marked' : ''}${info.className ? ` ${esc(info.className)}` : ''}">
         <rect x="${left + j * cw}" y="${top + i * ch}" width="${cw - 2}" height="${ch - 2}" rx="3" fill="${fill}"><title>${esc(info.title ?? '')}</title></rect>
         <text class="cell-text" x="${left + j * cw + cw / 2 - 1}" y="${top + i * ch + ch / 2}" text-anchor="middle" dominant-baseline="middle">${esc(info.text ?? '–')}</text></g>`;
     });
@@ -230,4 +230,72 @@ export function heatmap({ rows, cols, cell, rowLabel, colLabel, title, lo, hi, f
   body += `<text class="axis-label" x="${left + (cols.length * cw) / 2}" y="${height - 6}" text-anchor="middle">${esc(colLabel)}</text>`;
   body += `<text class="axis-label" transform="translate(12 ${top + (rows.length * ch) / 2}) rotate(-90)" text-anchor="middle">${esc(rowLabel)}</text>`;
   return frame(title, body, { width, height });
+}
+
+/**
+ * Histogram bars [{lower, upper, count, className}] over a numeric x axis, with an optional
+ * vertical marker at opts.markX (labelled opts.markLabel).
+ */
+export function histogramChart(bins, opts = {}) {
+  const width = opts.width ?? W;
+  const height = opts.height ?? H;
+  if (!bins.length) return `<p class="muted">${esc(opts.empty ?? 'No data to draw.')}</p>`;
+  const lo = Math.min(...bins.map((b) => b.lower));
+  const hi = Math.max(...bins.map((b) => b.upper));
+  const xt = niceTicks(lo, hi, 6).filter((t) => t >= lo - 1e-9 && t <= hi + 1e-9);
+  const yt = niceTicks(0, Math.max(1, ...bins.map((b) => b.count)), 4);
+  const x = scale(lo, hi, M.left, width - M.right);
+  const y = scale(0, yt[yt.length - 1], height - M.bottom, M.top);
+  const fx = opts.xFormat ?? String;
+  let body = yAxis(yt, y, opts.yFormat ?? String, M.left, width - M.right);
+  body += xAxisNumeric(xt, x, fx, height - M.bottom);
+  for (const b of bins) {
+    const x0 = x(b.lower) + 0.5;
+    const w = Math.max(x(b.upper) - x(b.lower) - 1, 0.5);
+    body += `<rect class="bar ${b.className ?? ''}" x="${x0.toFixed(1)}" y="${y(b.count).toFixed(1)}" width="${w.toFixed(1)}"
+      height="${(y(0) - y(b.count)).toFixed(1)}"><title>${esc(b.title ?? `${fx(b.lower)} … ${fx(b.upper)}: ${b.count}`)}</title></rect>`;
+  }
+  if (opts.markX != null && opts.markX >= lo && opts.markX <= hi) {
+    const mx = x(opts.markX);
+    body += `<line class="limit" x1="${mx}" x2="${mx}" y1="${M.top}" y2="${height - M.bottom}"/>
+      <text class="limit-label" x="${mx + 5}" y="${M.top + 12}">${esc(opts.markLabel ?? '')}</text>`;
+  }
+  body += `<line class="axis" x1="${M.left}" x2="${width - M.right}" y1="${y(0)}" y2="${y(0)}"/>`;
+  body += axisLabels(opts.xLabel ?? '', opts.yLabel ?? '', width, height);
+  return frame(opts.title ?? 'histogram', body, { width, height });
+}
+
+/**
+ * Intervals on a common numeric axis, one row each: [{label, estimate, lower, upper, color,
+ * title}], with a reference line at opts.refX (0 by default): a forest plot.
+ */
+export function intervalChart(rows, opts = {}) {
+  const width = opts.width ?? W;
+  const rowH = 34;
+  const left = opts.labelWidth ?? 170;
+  const top = 10;
+  const height = top + rows.length * rowH + 40;
+  if (!rows.length) return `<p class="muted">${esc(opts.empty ?? 'No intervals.')}</p>`;
+  const refX = opts.refX ?? 0;
+  const values = rows.flatMap((r) => [r.lower, r.upper, r.estimate]).filter(Number.isFinite);
+  const xt = niceTicks(Math.min(refX, ...values), Math.max(refX, ...values), 6);
+  const x = scale(xt[0], xt[xt.length - 1], left, width - M.right);
+  const fx = opts.xFormat ?? String;
+  const bottom = top + rows.length * rowH;
+  let body = xt.map((t) => `
+    <line class="grid" x1="${x(t)}" x2="${x(t)}" y1="${top}" y2="${bottom}"/>
+    <text class="tick" x="${x(t)}" y="${bottom + 16}" text-anchor="middle">${esc(fx(t))}</text>`).join('');
+  body += `<line class="ref" x1="${x(refX)}" x2="${x(refX)}" y1="${top}" y2="${bottom}"/>`;
+  rows.forEach((r, i) => {
+    const cy = top + i * rowH + rowH / 2;
+    const color = r.color ?? PALETTE[i % PALETTE.length];
+    body += `<g class="interval"><title>${esc(r.title ?? '')}</title>
+      <text class="tick interval-label" x="${left - 8}" y="${cy}" text-anchor="end" dominant-baseline="middle">${esc(r.label)}</text>
+      <line x1="${x(r.lower).toFixed(1)}" x2="${x(r.upper).toFixed(1)}" y1="${cy}" y2="${cy}" stroke="${color}" stroke-width="3"/>
+      <line x1="${x(r.lower).toFixed(1)}" x2="${x(r.lower).toFixed(1)}" y1="${cy - 6}" y2="${cy + 6}" stroke="${color}" stroke-width="2"/>
+      <line x1="${x(r.upper).toFixed(1)}" x2="${x(r.upper).toFixed(1)}" y1="${cy - 6}" y2="${cy + 6}" stroke="${color}" stroke-width="2"/>
+      <circle cx="${x(r.estimate).toFixed(1)}" cy="${cy}" r="5" fill="${color}" stroke="#fff"/></g>`;
+  });
+  body += `<text class="axis-label" x="${(left + width - M.right) / 2}" y="${height - 4}" text-anchor="middle">${esc(opts.xLabel ?? '')}</text>`;
+  return frame(opts.title ?? 'intervals', body, { width, height });
 }

@@ -41,7 +41,11 @@ def test_completed_run_has_metrics_statistics_and_artifacts(market_client, seede
         ({"strategy": "moonshot"}, "unknown strategy"),
         ({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "lever": 3}, "lever"),
         ({"strategy": "set_holdings", "holdings": {"NOPE": 1.0}, **WINDOW}, "NOPE"),
-        ({"strategy": "set_holdings", "holdings": {"SPY": 0.8, "TLT": 0.5}, **WINDOW}, "leverage"),
+        (
+            {"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "leverage": 0, **WINDOW},
+            "leverage",
+        ),
+        ({"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "rebalance": "x"}, "rebalance"),
         (
             {
                 "strategy": "set_holdings",
@@ -61,14 +65,6 @@ def test_completed_run_has_metrics_statistics_and_artifacts(market_client, seede
             "outside",
         ),
         (
-            {"strategy": "ml_score_vol_target", "score_csv_path": "/etc/passwd", **WINDOW},
-            "outside the allowed file roots",
-        ),
-        (
-            {"strategy": "ml_score_vol_target", "score_csv_path": "../../../etc/passwd", **WINDOW},
-            "outside the allowed file roots",
-        ),
-        (
             {"strategy": "ml_score_vol_target", "score_csv_path": "missing.csv", **WINDOW},
             "missing.csv",
         ),
@@ -83,6 +79,58 @@ def test_bad_backtests_fail_with_a_reason(market_client, seeded, algorithm, need
     assert run["status"] == "failed"
     assert needle in run["error"], run["error"]
     assert "Traceback" not in run["error"]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "field"),
+    [
+        ({"strategy": "ml_score_vol_target", "score_csv_path": "/etc/passwd"}, "score_csv_path"),
+        (
+            {"strategy": "ml_score_vol_target", "score_csv_path": "../../../etc/passwd"},
+            "score_csv_path",
+        ),
+        ({"strategy": "ml_score_vol_target", "weights_path": "/etc/passwd"}, "weights_path"),
+        ({"strategy": "set_holdings", "weights_path": "/etc/shadow"}, "weights_path"),
+        ({"strategy": "set_holdings", "weights_path": ""}, "weights_path"),
+    ],
+)
+def test_file_paths_outside_the_roots_are_422_at_post_and_store_nothing(
+    market_client, seeded, algorithm, field
+):
+    before = market_client.get("/api/backtests").json()["total"]
+    response = market_client.post(
+        "/api/backtests",
+        json={"project_id": 18, "params": {"algorithm_parameters": {**algorithm, **WINDOW}}},
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "params", "algorithm_parameters", field]
+    assert field in error["msg"]
+    assert market_client.get("/api/backtests").json()["total"] == before == 1  # run 615
+
+
+def test_a_path_inside_the_roots_is_accepted(market_client, seeded, market_settings):
+    inside = str(Path(market_settings.data_dir) / "scores.csv")
+    relative = "scores.csv"  # resolved against the roots, like the engine does
+    for path in (inside, relative):
+        created = market_client.post(
+            "/api/backtests",
+            json={
+                "project_id": 18,
+                "params": {
+                    "algorithm_parameters": {
+                        "strategy": "ml_score_vol_target",
+                        "score_csv_path": path,
+                        **WINDOW,
+                    }
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert (
+            wait_until_final(market_client, f"/api/backtests/{created.json()['id']}")["status"]
+            == "completed"
+        )
 
 
 def test_scores_file_problems_fail_with_a_reason(market_client, seeded, market_settings):

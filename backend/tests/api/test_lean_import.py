@@ -6,7 +6,7 @@ import pytest
 
 from app.engine import run_backtest
 from app.engine.lean_result import metrics_from_lean_statistics
-from app.models import BacktestRun
+from app.models import BacktestRun, RunStatus
 from app.services.ranking import Constraint, Objective, rank_runs
 
 # Shaped exactly like a LEAN backtest result's statistics (keys and string formats of LEAN's
@@ -52,7 +52,8 @@ def test_our_statistics_read_back_to_our_metrics(small_market_dir):
     parsed = metrics_from_lean_statistics(result.statistics)
     assert parsed["cagr"] == pytest.approx(result.metrics["cagr"], abs=5e-6)  # 0.001 % rounding
     assert parsed["max_drawdown"] == pytest.approx(result.metrics["max_drawdown"], abs=5e-4)
-    assert parsed["total_fees"] == pytest.approx(result.metrics["total_fees"], abs=0.005)
+    # Cents, half away from zero: at most half a cent off (plus float noise).
+    assert parsed["total_fees"] == pytest.approx(result.metrics["total_fees"], abs=0.005 + 1e-9)
 
 
 def test_import_then_rank_with_our_runs(market_client, seeded, session):
@@ -100,3 +101,50 @@ def test_bad_lean_results_are_422_and_store_nothing(market_client, seeded, resul
     assert response.status_code == 422, response.text
     assert needle in str(response.json()["detail"])
     assert market_client.get("/api/backtests").json()["total"] == 1  # only run 615
+
+
+def test_imported_and_native_results_rank_on_leans_printed_precision(
+    market_client, seeded, session
+):
+    """One footing: LEAN's printed precision. LEAN prints a CAGR of 0.1234549 as "12.345%" and a
+    drawdown of 0.1504 as "15.000%" (Drawdown is rounded to 0.1 %), so a native run with those
+    full-precision values and an imported LEAN result printing those strings are the same
+    result for ranking: both meet ``max_drawdown <= 0.15``, they tie on CAGR and on drawdown,
+    and the lower run id goes first. Compared as stored, the native run would fail the
+    constraint that the imported one passes."""
+    printed = dict(
+        LEAN_STATISTICS, **{"Compounding Annual Return": "12.345%", "Drawdown": "15.000%"}
+    )
+    imported = market_client.post(
+        "/api/backtests/import", json={"project_id": 18, "result": {"statistics": printed}}
+    ).json()["id"]
+    native = BacktestRun(
+        project_id=18,
+        status=RunStatus.completed,
+        params={},
+        metrics={},
+        cagr=0.1234549,
+        max_drawdown=0.1504,
+    )
+    better = BacktestRun(  # prints "12.346%": better on LEAN's footing too
+        project_id=18,
+        status=RunStatus.completed,
+        params={},
+        metrics={},
+        cagr=0.123456,
+        max_drawdown=0.1504,
+    )
+    session.add_all([native, better])
+    session.flush()
+    ranking = rank_runs(
+        session,
+        BacktestRun.id.in_([imported, native.id, better.id]),
+        Objective(),
+        [Constraint("max_drawdown", "<=", 0.15)],
+        3,
+    )
+    assert ranking.constraint_met
+    assert [item.run_id for item in ranking.items] == [better.id, imported, native.id]
+    # What the API shows stays what was stored.
+    assert [item.cagr for item in ranking.items] == [0.123456, pytest.approx(0.12345), 0.1234549]
+    assert ranking.items[2].max_drawdown == 0.1504

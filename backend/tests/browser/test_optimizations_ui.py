@@ -34,7 +34,6 @@ SWEEP_FORM = {
     "risk_off_symbols": "VGSH,IEF,GLD,TLT",
     "backtest_start": "2020-01-02",
     "backtest_end": "2021-12-31",  # the small market's last session
-    "drawdown_limit": "0.15",
     "max_inflight": "4",
 }
 

@@ -85,7 +85,6 @@ def test_screenshots_of_every_page_from_the_demo(browser, demo_server):
         "risk_off_symbols": "VGSH,IEF,GLD,TLT",
         "backtest_start": "2020-01-01",
         "backtest_end": "2026-01-13",
-        "drawdown_limit": "0.15",
         "max_inflight": "8",
     }.items():
         page.fill(f"#f-{name}", value)
@@ -93,10 +92,37 @@ def test_screenshots_of_every_page_from_the_demo(browser, demo_server):
     expect(page.locator("#preview-count")).to_have_text("30")
     page.screenshot(path=SCREENSHOTS_DIR / "optimization-new-preview.png", full_page=True)
 
+    # The form with a space of one's own, and an API error shown beside its field: a grid
+    # over top_n, a perturbation of vol_target asking for more points than the lattice has.
+    rows = page.locator('#grid-rows [data-row="grid"]')
+    while rows.count() > 1:
+        rows.last.locator("[data-remove]").click()
+    rows.first.locator(".p-name").select_option("top_n")
+    rows.first.locator(".p-values").fill("20, 30, 40")
+    perturbed = page.locator('#perturbation-rows [data-row="perturbation"]')
+    while perturbed.count() > 1:
+        perturbed.last.locator("[data-remove]").click()
+    perturbed.first.locator(".p-name").select_option("vol_target")
+    perturbed.first.locator(".p-step").fill("0.005")
+    page.fill("#f-perturbation-count", "5")
+    page.select_option("#f-objective-metric", "sharpe")
+    page.get_by_role("button", name="Preview trials").click()
+    expect(page.locator("#f-perturbation-count")).to_have_class(re.compile(r"\binvalid\b"))
+    page.screenshot(path=SCREENSHOTS_DIR / "optimization-new-errors.png", full_page=True)
+
+    analysis = httpx.get(f"{demo_server}/api/optimizations/{sweep['id']}/analysis", timeout=120)
+    assert analysis.status_code == 200, (
+        f"the demo sweep has no analysis ({analysis.status_code} {analysis.text[:200]}): the "
+        "Robustness panel needs GET /api/optimizations/{id}/analysis (branch analysis)"
+    )
     page.goto(f"/#/optimizations/{sweep['id']}")
     expect(page.get_by_text(re.compile(r"30 / 30"))).to_be_visible()
+    expect(page.locator("#robustness-measures .measure")).to_have_count(8)
     page.wait_for_timeout(500)  # let the charts settle at their box width
     page.screenshot(path=SCREENSHOTS_DIR / "optimization-sweep.png", full_page=True)
+    page.locator("#robustness-card").screenshot(
+        path=SCREENSHOTS_DIR / "optimization-robustness.png"
+    )
     page.set_viewport_size({"width": 420, "height": 900})
     page.wait_for_timeout(500)
     page.screenshot(path=SCREENSHOTS_DIR / "optimization-sweep-narrow.png", full_page=True)

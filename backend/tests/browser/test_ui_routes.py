@@ -23,6 +23,9 @@ def test_index_and_static_files_are_served(client):
         ("router.js", "javascript"),
         ("pages/optimization.js", "javascript"),
         ("pages/sweep-views.js", "javascript"),
+        ("pages/new.js", "javascript"),
+        ("pages/space-editor.js", "javascript"),
+        ("pages/robustness.js", "javascript"),
         ("styles.css", "text/css"),
     ):
         response = client.get(f"/static/{name}")
@@ -44,7 +47,8 @@ def test_equity_of_a_completed_run(market_client, seeded):
     # Drawdown: the fall from the running peak, a positive fraction; its maximum is the run's.
     expected = 1 - equity / np.maximum.accumulate(equity)
     assert np.allclose(drawdown, expected) and drawdown.min() == 0.0
-    assert abs(drawdown.max() - run["metrics"]["max_drawdown"]) < 1e-9
+    # The run's max_drawdown is LEAN's printed Drawdown (to 0.1 %): half of that at most.
+    assert abs(drawdown.max() - run["metrics"]["max_drawdown"]) <= 0.0005 + 1e-12
     assert abs(equity[-1] - run["metrics"]["end_equity"]) < 0.01
 
 

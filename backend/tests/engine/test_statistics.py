@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from app.engine import lean_series as ls
 from app.engine import statistics as st
 
 
@@ -20,10 +21,21 @@ def test_max_drawdown_and_cagr_by_hand():
     assert st.compounding_annual_return(100.0, 121.0, 0.0) == 0.0
 
 
-def test_lean_years_count_the_session_close():
-    # Start 2013-10-08 00:00, last close 2013-10-17 16:00: 9 days 16 hours = 9.6667 / 365 years.
-    years = st.lean_equity_years(np.datetime64("2013-10-08"), np.datetime64("2013-10-17"))
-    assert years == pytest.approx((9 + 16 / 24) / 365)
+def test_lean_samples_every_midnight_and_the_last_close():
+    # Start Tue 2013-10-08; sessions 10-08, 10-09, 10-10, 10-11 (Fri), 10-14 (Mon).
+    sessions = np.array(
+        ["2013-10-08", "2013-10-09", "2013-10-10", "2013-10-11", "2013-10-14"],
+        dtype="datetime64[D]",
+    )
+    closes = np.array([100.0, 101.0, 102.0, 103.0, 104.123456])
+    samples = ls.equity_samples(np.datetime64("2013-10-08"), sessions, closes, 100.0)
+    # 10-08 00:00 start value; midnights 10-09 .. 10-14 carry the previous close (the weekend
+    # repeats Friday's); then 10-14 16:00 with the last close, rounded to 4 decimals.
+    assert samples.values.tolist() == [100, 100, 101, 102, 103, 103, 103, 104.1235]
+    assert str(samples.times[-1]) == "2013-10-14T16:00:00"
+    # CAGR's span: 6 days 16 hours.
+    span = (samples.times[-1] - samples.times[0]) / np.timedelta64(1, "h")
+    assert span == 6 * 24 + 16
 
 
 def test_sharpe_sortino_volatility_by_hand():
@@ -59,9 +71,14 @@ def test_trade_statistics_follow_lean_running_capital():
 
 
 def test_drawdown_recovery_days():
-    days = np.array(["2020-01-01", "2020-01-02", "2020-01-10", "2020-01-20"], dtype="datetime64[D]")
-    assert st.drawdown_recovery_days(np.array([100, 90, 100, 95.0]), days) == 9
-    assert st.drawdown_recovery_days(np.array([100, 101, 102, 103.0]), days) == 0
+    days = np.array(
+        ["2020-01-01", "2020-01-02", "2020-01-10", "2020-01-20T16:00"], dtype="datetime64[s]"
+    )
+    # Below the peak from 01-02, back at it on 01-10: 8 days.
+    assert ls.drawdown_recovery_days(np.array([100, 90, 100, 95.0]), days) == 8
+    # Below from 01-10, back above on 01-20 16:00: 10 days 16 hours, rounded up to 11.
+    assert ls.drawdown_recovery_days(np.array([100, 101, 99, 103.0]), days) == 11
+    assert ls.drawdown_recovery_days(np.array([100, 101, 102, 103.0]), days) == 0
 
 
 def test_lean_string_formats():
@@ -74,3 +91,12 @@ def test_lean_string_formats():
     assert st.format_equity(100000.0) == "100000"
     assert st.format_ratio(19.09412) == "19.094"
     assert st.format_ratio(float("nan")) == "0"
+    # LEAN's printed forms (lean-statistics.md): percents keep their decimals, money rounds
+    # half away from zero, ratios half to even.
+    assert st.format_percent(0.9671) == "96.710%"
+    assert st.format_percent(0.201, 2) == "20.10%"
+    assert st.format_money(697 * 0.005) == "$3.49"
+    assert st.format_money(-2.56) == "-$2.56"
+    assert st.format_ratio(0.0125, 3) == "0.012"
+    assert st.format_ratio(-19.0) == "-19"
+    assert st.format_drawdown(0.0) == "0%"

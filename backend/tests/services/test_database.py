@@ -85,8 +85,15 @@ def test_sqlite_runs_in_wal_mode(engine):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
 
-def test_models_are_registered():
-    assert {Project.__tablename__, BacktestRun.__tablename__} <= {"projects", "backtest_runs"}
+def test_models_are_registered(engine):
+    """The migrated database holds a table for every model, the run and project ones too."""
+    from sqlalchemy import inspect
+
+    from app.db import Base
+
+    tables = set(inspect(engine).get_table_names())
+    assert {"projects", "backtest_runs"} <= set(Base.metadata.tables) <= tables
+    assert {Project.__tablename__, BacktestRun.__tablename__} <= tables
 
 
 def test_migrations_build_exactly_the_models_schema(engine):

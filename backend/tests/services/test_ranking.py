@@ -85,3 +85,15 @@ def test_every_operator(session, project_id, op, value, expected):
     ranking, ranked = ranked_ids(session, ids, constraints=[Constraint("max_drawdown", op, value)])
     assert ranking.constraint_met
     assert ranked == [ids[k - 1] for k in expected]  # already in CAGR order
+
+
+def test_ranking_values_are_leans_printed_precision():
+    """By hand from LEAN's formats: a CAGR of 0.1234549 prints "12.345%", a drawdown of 0.1504
+    prints "15.000%" (Drawdown is rounded to 0.1 %), a Sharpe of 1.23456 prints "1.235"."""
+    from app.services.ranking import ranking_value
+
+    assert ranking_value("cagr", 0.1234549) == 0.12345
+    assert ranking_value("max_drawdown", 0.1504) == 0.15
+    assert ranking_value("sharpe", 1.23456) == 1.235
+    assert ranking_value("win_rate", 0.555) == 0.56  # "56%"
+    assert ranking_value("cagr", None) is None

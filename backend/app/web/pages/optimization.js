@@ -1,6 +1,8 @@
-// One sweep: live progress, Top 3, scatter, heatmaps, equity, sortable trials, cancel and
-// report downloads. The parameter columns are the sweep's own (its spec.search).
+// One sweep: live progress, Top 3, scatter, heatmaps, equity, the Robustness panel (once the
+// sweep has finished), sortable trials, cancel and report downloads. The parameter columns are
+// the sweep's own (its spec.search).
 import { api } from '../api.js';
+import { esc } from '../charts.js';
 import {
   chartSize, errorBox, pct, progressBar, statusBadge, sweepParamNames, syntheticBadge,
 } from '../format.js';
@@ -11,6 +13,9 @@ import {
   countsLine, drawdownLimit, equityChart, equitySeries, heatmapsFor, scatterFor, sweepSummary,
   topTable, trialsTable,
 } from './sweep-views.js';
+import { drawRobustness, robustnessHtml } from './robustness.js';
+
+const ANALYSIS_ATTEMPTS = 30; // a finished sweep's analysis is stored within seconds
 
 export async function optimizationPage(id) {
   const token = currentToken();
@@ -18,6 +23,7 @@ export async function optimizationPage(id) {
   app.innerHTML = `<p class="muted">Loading optimization ${id}…</p>`;
   const state = {
     sort: { key: 'trial_index', dir: 'asc' }, trials: [], top: null, sweep: null, equityKey: null, equity: null,
+    analysis: null, analysisAttempts: 0,
   };
   let sweep;
   try {
@@ -38,7 +44,7 @@ export async function optimizationPage(id) {
       <div id="sweep-error"></div>
       ${sweepSummary(sweep)}
     </section>
-    <section class="card"><h2>Top 3</h2><div id="top"></div></section>
+    <section class="card"><h2>Top 3</h2><div id="top"></div><div id="top-verdict"></div></section>
     <div class="two-col">
       <section class="card"><h2>CAGR vs max drawdown</h2><div id="scatter" class="chart-box"></div>
         <p class="muted small key"><span><span class="dot-key feasible"></span> feasible</span>
@@ -48,6 +54,8 @@ export async function optimizationPage(id) {
       <section class="card"><h2>Equity: Top 3 vs baseline</h2><div id="equity" class="chart-box"></div></section>
     </div>
     <section class="card"><h2>Grid: CAGR by max_exposure × vol_target</h2><div id="heatmap" class="chart-box"></div></section>
+    <section class="card" id="robustness-card"><h2>Robustness <span class="muted small">how much to trust the Top 3 (DESIGN §7)</span></h2>
+      <div id="robustness"><p class="muted">The analysis is drawn when the sweep has finished.</p></div></section>
     <section class="card"><h2>Trials <span class="muted small" id="trials-count"></span></h2>
       <p class="muted small">Click a column header to sort. Feasible trials are marked ✓.</p>
       <div class="table-wrap" id="trials"></div></section>`;
@@ -59,7 +67,7 @@ export async function optimizationPage(id) {
     state.sort = state.sort.key === key
       ? { key, dir: state.sort.dir === 'asc' ? 'desc' : 'asc' }
       : { key, dir: ['cagr', 'sharpe', 'feasible'].includes(key) ? 'desc' : 'asc' };
-    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names);
+    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, equivalentOf(state));
   });
 
   document.getElementById('sweep-actions').addEventListener('click', async (event) => {
@@ -99,7 +107,43 @@ export async function optimizationPage(id) {
     document.getElementById('heatmap').innerHTML = heatmapsFor(state.trials, state.sweep.spec, limit);
     const equityBox = document.getElementById('equity');
     if (state.equity) equityBox.innerHTML = equityChart(state.equity, chartSize(equityBox));
+    if (state.analysis) drawRobustness(state.analysis, chartSize);
   };
+
+  // The analysis of a finished sweep, fetched once; a 409 (not stored yet) is asked again on
+  // the next poll. Returns true while it is worth polling for.
+  const loadAnalysis = async (s) => {
+    if (state.analysis || ACTIVE.has(s.status) || state.analysisAttempts >= ANALYSIS_ATTEMPTS) return false;
+    state.analysisAttempts += 1;
+    const holder = document.getElementById('robustness');
+    try {
+      const analysis = await api(`/api/optimizations/${id}/analysis`);
+      if (!isCurrent(token)) return false;
+      state.analysis = analysis;
+      holder.innerHTML = robustnessHtml(analysis);
+      document.getElementById('top').innerHTML = topTable(state.top, names, analysis.equivalent);
+      document.getElementById('top-verdict').innerHTML = analysis.verdict?.en
+        ? `<p class="muted small" id="top-verdict-text">${esc(analysis.verdict.en)} <a href="#/optimizations/${id}" data-jump="robustness-card">Robustness ↓</a></p>` : '';
+      document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, analysis.equivalent);
+      drawCharts();
+      return false;
+    } catch (err) {
+      if (!isCurrent(token)) return false;
+      const pending = err.status === 409 && state.analysisAttempts < ANALYSIS_ATTEMPTS;
+      holder.innerHTML = pending
+        ? `<p class="muted">The analysis is being computed…</p>`
+        : err.status === 404 && /not found/i.test(err.message) && !/optimization/.test(err.message)
+          ? `<p class="muted">This server has no analysis endpoint (GET /api/optimizations/{id}/analysis).</p>`
+          : errorBox(err);
+      return pending;
+    }
+  };
+  document.getElementById('top-verdict').addEventListener('click', (event) => {
+    const jump = event.target.closest('[data-jump]');
+    if (!jump) return;
+    event.preventDefault();
+    document.getElementById(jump.dataset.jump)?.scrollIntoView({ behavior: 'smooth' });
+  });
   onResize(drawCharts);
 
   const refresh = async () => {
@@ -113,9 +157,9 @@ export async function optimizationPage(id) {
     state.trials = trials.items;
     state.top = top;
     renderHead(s);
-    document.getElementById('top').innerHTML = topTable(top, names);
+    document.getElementById('top').innerHTML = topTable(top, names, equivalentOf(state));
     drawCharts();
-    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names);
+    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, equivalentOf(state));
     document.getElementById('trials-count').textContent = `(${trials.total})`;
     const equityKey = `${top.items.map((it) => it.run_id).join(',')}:${s.status}`;
     if (equityKey !== state.equityKey) {
@@ -126,7 +170,8 @@ export async function optimizationPage(id) {
         drawCharts();
       }
     }
-    return ACTIVE.has(s.status);
+    const analysisPending = await loadAnalysis(s);
+    return ACTIVE.has(s.status) || analysisPending;
   };
 
   try {
@@ -136,3 +181,5 @@ export async function optimizationPage(id) {
     poll(token, refresh);
   }
 }
+
+const equivalentOf = (state) => state.analysis?.equivalent ?? null;

@@ -5,14 +5,17 @@ import {
   colorScaleLegend, esc, heatmap, legend, lineChart, PALETTE, scatterChart,
 } from '../charts.js';
 import { num, param, pct, when, statusBadge } from '../format.js';
+import { equivalenceNote } from './robustness.js';
 
-// The trials table's columns: the sweep's own parameters between the source and the status.
-function trialColumns(names) {
+// The trials table's columns: the sweep's own parameters between the source and the status;
+// last, the run whose backtest this trial's repeats (from the analysis, once it exists).
+function trialColumns(names, equivalent) {
   return [
     { key: 'trial_index', label: '#', num: true, get: (t) => t.trial_index },
     { key: 'source', label: 'Source', get: (t) => t.source },
     ...names.map((n) => ({ key: `param:${n}`, label: n, num: true, get: (t) => t.params[n] })),
     ...RESULT_COLUMNS,
+    { key: 'same_as', label: 'Same as', get: (t) => equivalent?.[String(t.run_id)] ?? null },
   ];
 }
 
@@ -40,8 +43,8 @@ function sortTrials(trials, sort, columns) {
   });
 }
 
-export function trialsTable(trials, sort, names) {
-  const columns = trialColumns(names);
+export function trialsTable(trials, sort, names, equivalent = null) {
+  const columns = trialColumns(names, equivalent);
   const rows = sortTrials(trials, sort, columns);
   return `<table class="data sortable" id="trials-table">
     <thead><tr>${columns.map((c) => {
@@ -60,6 +63,7 @@ export function trialsTable(trials, sort, names) {
         <td class="num">${num(t.sharpe, 2)}</td>
         <td>${t.feasible ? '<span class="ok" title="meets the constraints">✓ feasible</span>' : t.feasible === false ? '<span class="muted">✗</span>' : ''}</td>
         <td class="num">${t.run_id ? `<a href="#/backtests/${t.run_id}">${t.run_id}</a>` : '–'}</td>
+        <td class="same-as">${equivalenceNote(t.run_id, equivalent)}</td>
       </tr>`).join('')}</tbody></table>`;
 }
 
@@ -68,19 +72,23 @@ export function drawdownLimit(spec) {
   return c ? c.value : null;
 }
 
-export function topTable(top, names) {
+// The Top N; a trial whose backtest repeats an earlier one's is marked (the analysis's
+// `equivalent`, or the item's own `equivalent_to` where the API gives it).
+export function topTable(top, names, equivalent = null) {
   if (!top?.items?.length) return `<p class="muted">No completed trials yet.</p>`;
+  const sameAs = (it) => (it.equivalent_to != null ? { [String(it.run_id)]: it.equivalent_to } : equivalent);
   return `${top.constraint_met ? '' : `<p class="warn">No trial meets the constraints yet; ranked by the smallest violation.</p>`}
     <div class="table-wrap"><table class="data" id="top-table">
     <thead><tr><th>Rank</th><th>Run</th><th>CAGR</th><th>MaxDD</th><th>Sharpe</th>
-      ${names.map((n) => `<th>${esc(n)}</th>`).join('')}<th>Feasible</th></tr></thead>
+      ${names.map((n) => `<th>${esc(n)}</th>`).join('')}<th>Feasible</th><th>Same as</th></tr></thead>
     <tbody>${top.items.map((it, i) => `<tr>
       <td><span class="rank" style="--c:${PALETTE[i % PALETTE.length]}">${it.rank}</span></td>
       <td><a href="#/backtests/${it.run_id}">run ${it.run_id}</a></td>
       <td class="num strong">${pct(it.cagr)}</td><td class="num">${pct(it.max_drawdown)}</td>
       <td class="num">${num(it.sharpe, 2)}</td>
       ${names.map((n) => `<td class="num">${param(it.params[n])}</td>`).join('')}
-      <td>${it.feasible ? '<span class="ok">✓</span>' : '<span class="muted">✗</span>'}</td></tr>`).join('')}
+      <td>${it.feasible ? '<span class="ok">✓</span>' : '<span class="muted">✗</span>'}</td>
+      <td class="same-as">${equivalenceNote(it.run_id, sameAs(it))}</td></tr>`).join('')}
     </tbody></table></div>`;
 }
 

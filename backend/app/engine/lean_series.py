@@ -1,0 +1,157 @@
+"""The series LEAN computes its statistics from (``Engine/Results/BaseResultsHandler.cs``,
+``Common/Statistics/StatisticsBuilder.cs``), as pure functions over numpy arrays.
+
+- Equity samples: the start date at 00:00 New York (start equity), every later calendar day
+  at 00:00 up to the last session (weekends and holidays repeat the last close's value), and
+  the last session's close (16:00). Values rounded to 4 decimals.
+- Performance: percent change between samples rounded to 10 decimals (as a fraction here);
+  the statistics drop the first two values (the first is the start, the second the day before
+  any fill), and the benchmark list is B[i+2] / B[i+1] - 1 (0 when B[i+1] is 0).
+- Benchmark B: the last close at or before each sample time (hourly bars when the data has
+  them, else daily closes at 16:00), 0 before the first bar, rounded to 7 significant digits.
+- Risk-free rate: the mean over the samples' dates of the primary credit rate in force
+  (LEAN ``InterestRateProvider``: forward-filled, the first rate before the first date).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from app.engine.statistics import SESSION_CLOSE
+
+DAY = np.timedelta64(1, "D")
+PROJECT_INTEREST_RATE_FILE = Path(__file__).resolve().parent / "data" / "interest-rate.csv"
+
+
+@dataclass(frozen=True)
+class EquitySamples:
+    times: np.ndarray  # datetime64[s], strictly increasing
+    values: np.ndarray  # equity at each time, rounded to 4 decimals
+    bar_of_sample: np.ndarray  # session row whose close the value reflects (-1: the start)
+
+
+def equity_samples(
+    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
+) -> EquitySamples:
+    """LEAN's daily equity samples (module docstring) from the equity at each session close.
+    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
+    session_days = np.asarray(sessions).astype("datetime64[D]")
+    start = np.datetime64(start_date, "D")
+    midnights = np.arange(start + DAY, session_days[-1] + DAY, DAY)
+    bar = np.searchsorted(session_days, midnights, side="left") - 1
+    times = np.concatenate(
+        (
+            [start.astype("datetime64[s]")],
+            midnights.astype("datetime64[s]"),
+            [session_days[-1].astype("datetime64[s]") + SESSION_CLOSE],
+        )
+    )
+    bars = np.concatenate(([-1], bar, [len(session_days) - 1]))
+    values = np.where(bars >= 0, np.asarray(close_equity)[np.maximum(bars, 0)], start_equity)
+    return EquitySamples(times, np.round(values.astype(float), 4), bars)
+
+
+def round_significant(values: np.ndarray, digits: int = 7) -> np.ndarray:
+    """Each value rounded to ``digits`` significant digits (0 stays 0)."""
+    values = np.asarray(values, dtype=float)
+    out = np.zeros_like(values)
+    nonzero = values != 0
+    magnitude = np.floor(np.log10(np.abs(values[nonzero])))
+    scale = 10.0 ** (digits - 1 - magnitude)
+    out[nonzero] = np.round(values[nonzero] * scale) / scale
+    return out
+
+
+def benchmark_samples(
+    sample_times: np.ndarray, bar_end_times: np.ndarray, bar_close: np.ndarray
+) -> np.ndarray:
+    """The last close at or before each sample time (0 before the first bar), 7 significant
+    digits. ``bar_end_times`` ascending datetime64."""
+    position = np.searchsorted(np.asarray(bar_end_times), sample_times, side="right") - 1
+    values = np.where(position >= 0, np.asarray(bar_close)[np.maximum(position, 0)], 0.0)
+    return round_significant(values)
+
+
+def performance_returns(values: np.ndarray) -> np.ndarray:
+    """LEAN's daily performance as fractions: round((E[k] - E[k-1]) * 100 / E[k-1], 10) / 100
+    for k >= 1 (0 when E[k-1] is 0)."""
+    values = np.asarray(values, dtype=float)
+    previous = values[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        percent = np.where(previous != 0, (values[1:] - previous) * 100.0 / previous, 0.0)
+    return np.round(percent, 10) / 100.0
+
+
+def benchmark_returns(benchmark: np.ndarray) -> np.ndarray:
+    """B[k] / B[k-1] - 1 for k >= 1, 0 where B[k-1] is 0."""
+    benchmark = np.asarray(benchmark, dtype=float)
+    previous = benchmark[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(previous != 0, benchmark[1:] / np.where(previous != 0, previous, 1) - 1, 0)
+
+
+def statistics_lists(
+    equity: np.ndarray, benchmark: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The performance and benchmark lists the statistics use: the returns from the second
+    sample on (LEAN drops the first two performance values; the first one is the start)."""
+    performance = performance_returns(equity)[1:]
+    if benchmark is None:
+        return performance, None
+    return performance, benchmark_returns(benchmark)[1:]
+
+
+def read_interest_rates(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(dates, rates as fractions) of a LEAN interest-rate CSV (``DATE,PCREDIT8`` in percent);
+    the project's copy by default."""
+    frame = pd.read_csv(path or PROJECT_INTEREST_RATE_FILE)
+    dates = pd.to_datetime(frame.iloc[:, 0]).to_numpy().astype("datetime64[D]")
+    order = np.argsort(dates, kind="stable")
+    return dates[order], frame.iloc[:, 1].to_numpy(dtype=float)[order] / 100.0
+
+
+def mean_risk_free_rate(sample_times: np.ndarray, rates: tuple[np.ndarray, np.ndarray]) -> float:
+    """Mean over the samples' dates of the rate in force on each (forward-filled; the first
+    rate before the first date)."""
+    dates, values = rates
+    days = np.asarray(sample_times).astype("datetime64[D]")
+    position = np.maximum(np.searchsorted(dates, days, side="right") - 1, 0)
+    return float(np.mean(values[position]))
+
+
+def turnover_per_sample(samples: EquitySamples, traded_value: np.ndarray) -> np.ndarray:
+    """For each sample after the first: value traded since the previous sample / equity at
+    the sample. A session's fills (at its open or close) land in the first sample after them:
+    the next midnight, or the final close sample for the last session."""
+    traded_at_sample = np.zeros(len(samples.times))
+    rows = np.nonzero(traded_value)[0]
+    # The bars of the samples never decrease: the first sample reflecting session r's close is
+    # the midnight after r (or the final sample for the last session).
+    index = np.searchsorted(samples.bar_of_sample, rows, side="left")
+    np.add.at(traded_at_sample, np.minimum(index, len(samples.times) - 1), traded_value[rows])
+    values = samples.values[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values != 0, traded_at_sample[1:] / values, 0.0)
+
+
+def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
+    """Longest recovery over the drawdowns that recovered, in days rounded up: from the first
+    sample below a peak to the first sample back at or above it (0 if none). Matches LEAN's
+    printed "Drawdown Recovery" on its regression cases (1, 126 and 3 days)."""
+    longest = 0
+    peak_value = -np.inf
+    first_below = None
+    for value, time in zip(np.asarray(values).tolist(), np.asarray(times), strict=True):
+        if value >= peak_value:
+            if first_below is not None:
+                days = (time - first_below) / np.timedelta64(1, "s") / 86400.0
+                longest = max(longest, math.ceil(days))
+            peak_value, first_below = value, None
+        elif first_below is None:
+            first_below = time
+    return longest
