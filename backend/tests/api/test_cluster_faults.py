@@ -70,15 +70,17 @@ def get_json(url: str) -> dict:
     return response.json()
 
 
+@pytest.mark.parametrize("broker", sorted(BROKERS))
 def test_server_killed_mid_sweep_adopts_the_tasks_on_celery_workers(
-    engine, seeded, market_settings, database_url, tmp_path
+    engine, seeded, market_settings, database_url, tmp_path, broker
 ):
     """Celery workers keep computing while the server is dead; the new server finds their
     tasks by the ids stored on the runs and waits for them. Every task runs exactly once
     (counted in the workers' own logs), and every trial owns exactly one completed run."""
-    need("Redis", REDIS)
+    need(broker, BROKERS[broker][1])
+    need("Redis (result backend)", REDIS)
     market_settings.worker_lease_seconds = 3.0
-    env = cluster_env(market_settings, database_url, BROKERS["redis"][0], unique_queue())
+    env = cluster_env(market_settings, database_url, BROKERS[broker][0], unique_queue())
     env.update(STOCKLEAN_WORKER_MODE="celery", STOCKLEAN_WORKER_CONCURRENCY="4")
     workers = [start_worker(env, name, tmp_path) for name in ("alpha", "beta")]
     port = free_port()
