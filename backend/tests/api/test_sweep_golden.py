@@ -1,0 +1,69 @@
+"""Speed must not change a single result: the seed sweep on the small test market, run end to
+end through the API, gives exactly the metrics, LEAN statistics strings and equity curves
+recorded in ``fixtures/golden/seed_sweep.json`` before any performance work (made by this test
+with ``STOCKLEAN_WRITE_GOLDEN=1`` on the code of commit 7625b8f).
+
+Metrics compare as floats with ``==``, statistics as strings, each run's equity through the
+``/equity`` endpoint as the exact float values (a digest of their ``repr``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from conftest import FIXTURES_DIR
+from factories import SEED_BODY
+from polling import wait_until_final
+
+GOLDEN = FIXTURES_DIR / "golden" / "seed_sweep.json"
+
+
+def _equity_digest(points: list[dict]) -> str:
+    text = "\n".join(f"{p['date']} {p['equity']!r}" for p in points)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sweep_results(client) -> dict:
+    created = client.post("/api/optimizations", json=SEED_BODY)
+    assert created.status_code == 201, created.text
+    sweep_id = created.json()["id"]
+    done = wait_until_final(client, f"/api/optimizations/{sweep_id}", timeout=300)
+    assert done["status"] == "completed" and done["counts"]["completed"] == 30
+    trials = client.get(f"/api/optimizations/{sweep_id}/trials").json()["items"]
+    runs = []
+    for trial in sorted(trials, key=lambda t: t["trial_index"]):
+        run = client.get(f"/api/backtests/{trial['run_id']}").json()
+        equity = client.get(f"/api/backtests/{trial['run_id']}/equity").json()
+        points = equity["items"]
+        metrics = dict(run["metrics"])
+        runs.append(
+            {
+                "trial_index": trial["trial_index"],
+                "params": trial["params"],
+                "statistics": metrics.pop("statistics"),
+                "metrics": metrics,
+                "equity_points": len(points),
+                "equity_last": points[-1]["equity"],
+                "equity_sha256": _equity_digest(points),
+            }
+        )
+    return {"sweep": "factories.SEED_BODY on the small_market_dir market", "runs": runs}
+
+
+def test_seed_sweep_results_equal_the_golden_file(market_client, seeded):
+    results = _sweep_results(market_client)
+    if os.environ.get("STOCKLEAN_WRITE_GOLDEN") == "1":
+        GOLDEN.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    golden = json.loads(GOLDEN.read_text())
+    assert len(results["runs"]) == len(golden["runs"]) == 30
+    for got, want in zip(results["runs"], golden["runs"], strict=True):
+        label = f"trial {want['trial_index']} {want['params']}"
+        assert got["params"] == want["params"], label
+        assert got["statistics"] == want["statistics"], label
+        assert set(got["metrics"]) == set(want["metrics"]), label
+        for name, value in want["metrics"].items():
+            assert got["metrics"][name] == value, f"{label}: {name}"
+        assert got["equity_points"] == want["equity_points"], label
+        assert got["equity_last"] == want["equity_last"], label
+        assert got["equity_sha256"] == want["equity_sha256"], label
