@@ -4,9 +4,9 @@ to the decision close (scores dated <= the decision day, prices up to its close)
 
 from __future__ import annotations
 
-import math
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +16,7 @@ import pandas as pd
 from app.engine.errors import BacktestInputError
 from app.engine.market import MarketData
 from app.engine.set_holdings import set_holdings_plan
-
-TRADING_DAYS_PER_YEAR = 252
+from app.engine.vol_target import sleeve_volatility, sleeve_weights, top_scores
 
 
 @dataclass
@@ -127,70 +126,56 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> pd.DataFrame:
     )
 
 
-def sleeve_volatility(returns: np.ndarray, weights: np.ndarray) -> float:
-    """Annualised volatility of a weighted sleeve from a window of daily returns:
-    std(returns @ weights, ddof=1) * sqrt(252), i.e. sqrt(252 * w' Cov w)."""
-    sleeve = returns @ weights
-    n = sleeve.size
-    if n < 2:
-        return 0.0
-    # np.std(sleeve, ddof=1) step for step (mean, squared deviations, sum / (n - 1)) without
-    # its per-call overhead, which dominated a schedule of a few hundred rebalances.
-    deviation = sleeve - sleeve.sum() / n
-    return math.sqrt((deviation * deviation).sum() / (n - 1)) * math.sqrt(TRADING_DAYS_PER_YEAR)
+@dataclass(frozen=True)
+class SleeveSelection:
+    """What every trial of a sweep over the sleeve's sizing parameters shares: the traded
+    columns (candidates, then the risk-off symbols), the rebalance rows, and per rebalance
+    the names chosen (``decision``/``name`` pairs, in order) with the volatility estimate of
+    their equal-weight sleeve (NaN where none is chosen)."""
+
+    columns: np.ndarray
+    n_candidates: int
+    n_risk_off: int
+    rows: np.ndarray
+    decision: np.ndarray
+    name: np.ndarray
+    count: np.ndarray
+    estimate: np.ndarray
 
 
-def vol_target_weight(
-    returns: np.ndarray, vol_target: float, max_exposure: float, max_weight: float
-) -> float:
-    """Weight of each of the n names (columns of ``returns``, n >= 1) in the equity sleeve:
-    equal weights u = 1/n, exposure = min(max_exposure, vol_target / vol(u)), each name
-    min(exposure / n, max_weight). Capping per name after scaling means max_weight only
-    binds when exposure > n * max_weight."""
-    n = returns.shape[1]
-    estimate = sleeve_volatility(returns, np.full(n, 1.0 / n))
-    exposure = max_exposure if estimate <= 0 else min(max_exposure, vol_target / estimate)
-    return min(exposure / n, max_weight)
+# Per market panel (weakly, so a dropped panel frees its entries): the selections made on it,
+# by scores panel and selection parameters. A sweep varies max_exposure / vol_target /
+# max_weight, which only size the sleeve; its names and volatility estimates are computed once.
+_selections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MAX_SELECTIONS_PER_PANEL = 16
 
 
-def vol_target_weights(
-    returns: np.ndarray, top_n: int, vol_target: float, max_exposure: float, max_weight: float
-) -> np.ndarray:
-    """:func:`vol_target_weight` for each of the names (columns of ``returns``)."""
-    n = returns.shape[1]
-    if n == 0:
-        return np.zeros(0)
-    return np.full(n, vol_target_weight(returns, vol_target, max_exposure, max_weight))
+def sleeve_selection(
+    data: MarketData, panel: ScorePanel, first: int, last: int, params: dict
+) -> SleeveSelection:
+    """:class:`SleeveSelection` for ``params`` (score_csv_path, risk_off_symbols, rebalance,
+    top_n, vol_lookback), memoised per process: a pure function of its inputs, which are
+    never mutated."""
+    risk_off = tuple(
+        s.strip().upper() for s in str(params["risk_off_symbols"]).split(",") if s.strip()
+    )
+    key = (first, last, risk_off, params["rebalance"], int(params["top_n"]))
+    key += (int(params["vol_lookback"]),)
+    with _score_lock:
+        cached = _selections.setdefault(data, {}).get(key)
+    if cached is not None and cached[0] is panel:
+        return cached[1]
+    selection = _select_sleeve(data, panel, first, last, risk_off, key)
+    with _score_lock:
+        entries = _selections.setdefault(data, {})
+        if len(entries) >= _MAX_SELECTIONS_PER_PANEL:
+            entries.pop(next(iter(entries)))
+        entries[key] = (panel, selection)
+    return selection
 
 
-def top_scores(scores: np.ndarray, eligible: np.ndarray, top_n: int) -> np.ndarray:
-    """``(n_days, n_names)`` mask of each day's ``top_n`` highest scores among the eligible
-    names (all of them when there are at most ``top_n``). Ties at the cutoff go to the lower
-    column, so the choice is deterministic."""
-    chosen = eligible.copy()
-    crowded = np.flatnonzero(eligible.sum(axis=1) > top_n)
-    if crowded.size == 0:
-        return chosen
-    # Ineligible names rank below every finite score; the cutoff is the top_n-th largest.
-    ranked = np.where(eligible[crowded], scores[crowded], -np.inf)
-    kth = ranked.shape[1] - top_n
-    cutoff = np.partition(ranked, kth, axis=1)[:, kth, None]
-    above = ranked > cutoff
-    tied = ranked == cutoff
-    room = top_n - above.sum(axis=1, keepdims=True)
-    chosen[crowded] = above | (tied & (np.cumsum(tied, axis=1) <= room))
-    return chosen
-
-
-def ml_score_vol_target_schedule(
-    data: MarketData, first: int, last: int, params: dict
-) -> TargetSchedule:
-    """DESIGN §6. On each rebalance day d (only data up to d's close): the latest scores dated
-    <= d, the top_n names with a valid close on d, :func:`vol_target_weights` from the
-    trailing ``vol_lookback`` daily close-to-close returns up to d, the rest of the portfolio
-    to the defensive sleeve (``first``: all to the first risk-off symbol; ``equal``: split
-    equally)."""
-    panel = read_score_panel(Path(params["score_csv_path"]))
+def _select_sleeve(data, panel, first, last, risk_off, key) -> SleeveSelection:
+    _, _, _, rebalance, top_n, lookback = key
     try:
         score_columns = np.array([data.column(s) for s in panel.symbols], dtype=np.int64)
     except KeyError:
@@ -199,10 +184,9 @@ def ml_score_vol_target_schedule(
         raise BacktestInputError(
             f"symbols not in the data: {shown} (from the scores file)"
         ) from None
-    risk_off = [s.strip().upper() for s in str(params["risk_off_symbols"]).split(",") if s.strip()]
     if not risk_off:
         raise BacktestInputError("risk_off_symbols is empty")
-    risk_off_columns = check_symbols(data, risk_off)
+    risk_off_columns = check_symbols(data, list(risk_off))
     candidate = ~np.isin(score_columns, risk_off_columns)
     columns = np.concatenate([score_columns[candidate], risk_off_columns])
     n_candidates = int(candidate.sum())
@@ -217,12 +201,7 @@ def ml_score_vol_target_schedule(
             f"scores file has no rows in the window {pd.Timestamp(window_start).date()} .. "
             f"{pd.Timestamp(window_end).date()}"
         )
-    rows = rebalance_rows(data.sessions, first, last, params["rebalance"])
-    top_n = int(params["top_n"])
-    lookback = int(params["vol_lookback"])
-    vol_target = float(params["vol_target"])
-    max_exposure = float(params["max_exposure"])
-    max_weight = float(params["max_weight"])
+    rows = rebalance_rows(data.sessions, first, last, rebalance)
 
     # The choice of names for every rebalance at once: the latest scores dated <= d, among
     # names with a finite score and a valid close on d.
@@ -235,10 +214,9 @@ def ml_score_vol_target_schedule(
         & np.isfinite(decision_close)
         & (decision_close > 0)
     )
-    chosen_names = top_scores(today, eligible, top_n)
-
-    weights = np.zeros((len(rows), len(columns)))
-    decision, name = chosen_names.nonzero()
+    decision, name = top_scores(today, eligible, top_n).nonzero()
+    count = np.bincount(decision, minlength=len(rows))
+    estimate = np.full(len(rows), np.nan)
     bounds = np.searchsorted(decision, np.arange(len(rows) + 1)).tolist()
     for k, row in enumerate(rows.tolist()):
         chosen = name[bounds[k] : bounds[k + 1]]
@@ -248,13 +226,42 @@ def ml_score_vol_target_schedule(
             finite = np.isfinite(returns)
             if not finite.all():
                 returns[~finite] = 0.0
-            weights[k, chosen] = vol_target_weight(returns, vol_target, max_exposure, max_weight)
+            n = returns.shape[1]
+            estimate[k] = sleeve_volatility(returns, np.full(n, 1.0 / n))
+    return SleeveSelection(
+        columns, n_candidates, len(risk_off_columns), rows, decision, name, count, estimate
+    )
+
+
+def ml_score_vol_target_schedule(
+    data: MarketData, first: int, last: int, params: dict
+) -> TargetSchedule:
+    """DESIGN §6. On each rebalance day d (only data up to d's close): the latest scores dated
+    <= d, the top_n names with a valid close on d (:func:`sleeve_selection`), each weighted
+    by :func:`~app.engine.vol_target.vol_target_weight` from the trailing ``vol_lookback``
+    daily close-to-close returns up to d (:func:`~app.engine.vol_target.sleeve_weights`), the
+    rest of the portfolio to the defensive sleeve (``first``: all to the first risk-off
+    symbol; ``equal``: split equally)."""
+    panel = read_score_panel(Path(params["score_csv_path"]))
+    selection = sleeve_selection(data, panel, first, last, params)
+    n_candidates = selection.n_candidates
+    weights = np.zeros((len(selection.rows), len(selection.columns)))
+    held = selection.count > 0
+    per_name = np.zeros(len(selection.rows))
+    per_name[held] = sleeve_weights(
+        selection.estimate[held],
+        selection.count[held],
+        float(params["vol_target"]),
+        float(params["max_exposure"]),
+        float(params["max_weight"]),
+    )
+    weights[selection.decision, selection.name] = per_name[selection.decision]
     defensive = np.maximum(1.0 - weights[:, :n_candidates].sum(axis=1), 0.0)
     if params["risk_off_mode"] == "first":
         weights[:, n_candidates] = defensive
     else:
-        weights[:, n_candidates:] = (defensive / len(risk_off_columns))[:, None]
-    return TargetSchedule(columns, rows, weights)
+        weights[:, n_candidates:] = (defensive / selection.n_risk_off)[:, None]
+    return TargetSchedule(selection.columns, selection.rows, weights)
 
 
 def set_holdings_schedule(data: MarketData, first: int, last: int, params: dict) -> TargetSchedule:

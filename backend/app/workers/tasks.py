@@ -4,7 +4,6 @@ job in the database before and records the outcome after."""
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from collections.abc import Callable
@@ -62,15 +61,14 @@ def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
     artifacts_dir, file_roots. Returns ``{"ok": True, "metrics", "artifact_dir"}`` or
     ``{"ok": False, "error": reason}``; never raises for bad input."""
     from app.engine import BacktestInputError, run_backtest
+    from app.workers.artifacts import write_backtest_artifacts
 
     def work() -> dict[str, Any]:
         data = _market(job)
         roots = [Path(root) for root in job["file_roots"]] if job.get("file_roots") else None
         result = run_backtest(job["algorithm_parameters"], data, file_roots=roots)
         artifact_dir = Path(job["artifacts_dir"]) / "backtests" / str(job["run_id"])
-        artifact_dir.mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(artifact_dir / "result.json", result.to_lean_result())
-        result.equity.rename("equity").to_csv(artifact_dir / "equity.csv", index_label="date")
+        write_backtest_artifacts(artifact_dir, result)
         metrics = {**result.metrics, "statistics": dict(result.statistics)}
         return {"metrics": metrics, "artifact_dir": str(artifact_dir)}
 
@@ -95,8 +93,3 @@ def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
 
     return _outcome(f"train job {job['job_id']}", work, (TrainInputError,))
 
-
-def _write_json_atomic(path: Path, document: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(document, allow_nan=False, default=str))
-    tmp.replace(path)

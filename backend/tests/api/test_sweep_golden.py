@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 
-from conftest import FIXTURES_DIR
 from factories import SEED_BODY
 from polling import wait_until_final
 
-GOLDEN = FIXTURES_DIR / "golden" / "seed_sweep.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "seed_sweep.json"
 
 
 def _equity_digest(points: list[dict]) -> str:

@@ -15,7 +15,7 @@ import pytest
 from app.engine.errors import BacktestInputError
 from app.engine.orders import ExecutionSettings
 from app.engine.simulator import simulate
-from app.engine.strategies import top_scores
+from app.engine.vol_target import top_scores
 
 
 def reference_fee(quantity: float, price: float, settings: ExecutionSettings) -> float:
