@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # (app.workers.celery_app); "off" leaves queued work alone.
     worker_mode: Literal["process", "thread", "celery", "off"] = "process"
     dispatcher_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    # Backtests handed to a local process pool per worker process: one running and the next
+    # waiting, so a worker that finishes starts again without waiting for the dispatcher.
+    worker_prefetch: int = Field(default=2, ge=1, le=16)
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_trials: int = Field(default=2000, ge=1)

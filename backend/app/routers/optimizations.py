@@ -21,6 +21,7 @@ from app.services import reports, sweep_analysis, sweep_plan, sweep_results
 
 router = APIRouter(prefix="/api/optimizations", tags=["optimizations"])
 
+MAX_TRIALS_PAGE = 1000
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -77,10 +78,32 @@ def get_optimization(optimization_id: PathId, session: ReadSessionDep):
     return sweep_results.describe(session, service.get_optimization(session, optimization_id))
 
 
+TrialSort = Literal[sweep_results.TRIAL_SORT_KEYS]  # type: ignore[valid-type]
+
+
 @router.get("/{optimization_id}/trials", response_model=Page[TrialOut])
-def list_trials(optimization_id: PathId, session: ReadSessionDep):
-    items = sweep_results.list_trials(session, service.get_optimization(session, optimization_id))
-    return {"items": items, "total": len(items)}
+def list_trials(
+    optimization_id: PathId,
+    session: ReadSessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_TRIALS_PAGE)] = MAX_TRIALS_PAGE,
+    offset: Offset = 0,
+    sort: TrialSort = "trial_index",
+    order: Literal["asc", "desc"] = "asc",
+    feasible: bool | None = None,
+):
+    """A page of the sweep's trials (``total``: how many match), sorted by the trial index,
+    the objective or any metric; ``feasible`` keeps only the completed trials that meet (or
+    miss) the constraints. A page holds at most 1,000 trials."""
+    items, total = sweep_results.list_trials(
+        session,
+        service.get_optimization(session, optimization_id),
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        descending=order == "desc",
+        feasible=feasible,
+    )
+    return {"items": items, "total": total}
 
 
 @router.get("/{optimization_id}/top", response_model=TopOut)

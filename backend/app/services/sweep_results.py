@@ -8,6 +8,8 @@ or an AttributeError), never as a silently empty cell. The API schemas
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
+from app.models import METRIC_COLUMNS, BacktestRun, Optimization, OptimizationTrial, RunStatus
 from app.services.ranking import Constraint, Objective, Ranking, feasible_flag, rank_runs
 
 
@@ -179,10 +181,43 @@ def trial_params_by_run(session: Session, optimization_id: int) -> dict[int, tup
     return {run_id: (trial_id, params) for run_id, trial_id, params in rows}
 
 
-def list_trials(session: Session, optimization: Optimization) -> list[TrialRow]:
+TRIAL_SORT_KEYS = ("trial_index", "objective", *METRIC_COLUMNS)
+
+
+def list_trials(
+    session: Session,
+    optimization: Optimization,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    sort: str = "trial_index",
+    descending: bool = False,
+    feasible: bool | None = None,
+) -> tuple[list[TrialRow], int]:
+    """One page of the sweep's trials and how many match: sorted by ``sort`` (the trial
+    index, the objective or a metric column; trials without the value last, then by trial
+    index), only the feasible (or infeasible) completed ones with ``feasible``."""
     objective = objective_of(optimization)
     objective_column = getattr(BacktestRun, objective.metric)
-    rows = session.execute(
+    feasibility = feasible_flag(constraints_of(optimization))
+    where = [OptimizationTrial.optimization_id == optimization.id]
+    if feasible is not None:
+        where.append(feasibility.is_(True) if feasible else feasibility.is_(False))
+    sort_column = (
+        OptimizationTrial.trial_index
+        if sort == "trial_index"
+        else objective_column
+        if sort == "objective"
+        else getattr(BacktestRun, sort)
+    )
+    order = sort_column.desc() if descending else sort_column.asc()
+    total = session.execute(
+        select(func.count())
+        .select_from(OptimizationTrial)
+        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
+        .where(*where)
+    ).scalar_one()
+    stmt = (
         select(
             OptimizationTrial,
             BacktestRun.status,
@@ -191,13 +226,17 @@ def list_trials(session: Session, optimization: Optimization) -> list[TrialRow]:
             BacktestRun.sharpe,
             objective_column,
             BacktestRun.error,
-            feasible_flag(constraints_of(optimization)),
+            feasibility,
         )
         .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(OptimizationTrial.optimization_id == optimization.id)
-        .order_by(OptimizationTrial.trial_index)
-    ).all()
-    return [
+        .where(*where)
+        .order_by(sort_column.is_(None), order, OptimizationTrial.trial_index)
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
+    items = [
         TrialRow(
             id=trial.id,
             trial_index=trial.trial_index,
@@ -209,14 +248,51 @@ def list_trials(session: Session, optimization: Optimization) -> list[TrialRow]:
             max_drawdown=max_drawdown,
             sharpe=sharpe,
             objective=objective_value,
-            feasible=feasible,
+            feasible=is_feasible,
             error=error,
         )
-        for trial, status, cagr, max_drawdown, sharpe, objective_value, error, feasible in rows
+        for trial, status, cagr, max_drawdown, sharpe, objective_value, error, is_feasible in rows
     ]
+    return items, total
 
 
-def best_so_far(session: Session, optimization: Optimization) -> BestSoFar | None:
+# The leader of each sweep as last ranked, by sweep id: (when, counts it was ranked at, leader).
+_best_cache: dict[int, tuple[float, tuple, BestSoFar | None]] = {}
+_best_lock = threading.Lock()
+# How old a running sweep's leader may be on a status poll. Ranking every completed run of a
+# 10,000-trial sweep on each poll would cost the poll tens of milliseconds; a finished sweep's
+# leader is always exact (its counts no longer change).
+BEST_SO_FAR_MAX_AGE = 0.5
+
+
+def best_so_far(
+    session: Session, optimization: Optimization, counts: SweepCounts | None = None
+) -> BestSoFar | None:
+    """The sweep's leader. With ``counts`` (a status poll), a leader ranked at the same
+    counts is reused as is, and one ranked less than ``BEST_SO_FAR_MAX_AGE`` seconds ago is
+    reused while the sweep runs."""
+    if counts is None:
+        return _rank_best(session, optimization)
+    # created_at too: a database emptied and filled again (the tests) reuses sweep ids.
+    key = (optimization.created_at, optimization.status, counts.completed, counts.failed)
+    key += (counts.canceled,)
+    now = time.monotonic()
+    with _best_lock:
+        cached = _best_cache.get(optimization.id)
+    if cached is not None:
+        ranked_at, ranked_key, best = cached
+        fresh = optimization.status == RunStatus.running and now - ranked_at < BEST_SO_FAR_MAX_AGE
+        if ranked_key == key or fresh:
+            return best
+    best = _rank_best(session, optimization)
+    with _best_lock:
+        if len(_best_cache) > 256:
+            _best_cache.clear()
+        _best_cache[optimization.id] = (now, key, best)
+    return best
+
+
+def _rank_best(session: Session, optimization: Optimization) -> BestSoFar | None:
     ranking = rank_sweep(session, optimization, 1, with_summary=False)
     if not ranking.items:
         return None
@@ -244,7 +320,7 @@ def describe(session: Session, optimization: Optimization) -> SweepSummary:
         progress=counts.done / total if total else 1.0,
         max_inflight=optimization.max_inflight,
         spec={k: v for k, v in optimization.spec.items() if k != "request_hash"},
-        best=best_so_far(session, optimization),
+        best=best_so_far(session, optimization, counts),
         report_path=optimization.report_path,
         error=optimization.error,
         created_at=optimization.created_at,

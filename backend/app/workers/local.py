@@ -81,6 +81,9 @@ class LocalWorkerPool:
         self.settings = settings
         self.session_factory = session_factory
         self.concurrency = settings.worker_concurrency
+        # Tasks in flight at once: a process pool also holds each worker's next task.
+        prefetch = settings.worker_prefetch if settings.worker_mode == "process" else 1
+        self.capacity = self.concurrency * prefetch
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -154,11 +157,14 @@ class LocalWorkerPool:
         if self._suspects:
             self._send_suspect()
             return
-        free = self.concurrency - len(self._inflight)
+        free = self.capacity - len(self._inflight)
         if free <= 0:
             return
         with session_scope(self.session_factory) as session:
-            claimed_jobs = train_job_service.claim_queued_train_jobs(session, min(free, 1))
+            # A train job uses a whole worker: never more of them than worker processes.
+            running_train = sum(task.kind == "train" for task in self._inflight.values())
+            room = min(1, self.concurrency - running_train, free)
+            claimed_jobs = train_job_service.claim_queued_train_jobs(session, max(room, 0))
             job_tasks = run_tasks.assign_tasks(
                 session, "train", [job.job_id for job in claimed_jobs]
             )
@@ -238,28 +244,19 @@ class LocalWorkerPool:
         )
 
     def _store_outcomes(self) -> None:
-        """Store finished outcomes, oldest first; one that cannot be stored now (the
-        database is away) stays in the list for the next tick."""
-        while self._outcomes:
-            outcome = self._outcomes[0]
+        """Store the finished outcomes, oldest first, in one transaction (each under its
+        own guarded update: only the attempt a job still holds is stored). If the database
+        is away nothing is stored and they all wait for the next tick."""
+        if not self._outcomes:
+            return
+        batch = list(self._outcomes)
+        with session_scope(self.session_factory) as session:
+            verdicts = [self._store_outcome(session, outcome) for outcome in batch]
+        del self._outcomes[: len(batch)]
+        for outcome, verdict in zip(batch, verdicts, strict=True):
             task = outcome.task
-            with session_scope(self.session_factory) as session:
-                if outcome.lost_reason is not None:
-                    verdict = run_tasks.retry_lost(
-                        session,
-                        task.kind,
-                        task.job_id,
-                        task.task_id,
-                        outcome.lost_reason,
-                        self.settings.max_attempts if outcome.alone else None,
-                    )
-                    log.warning("%s %s: worker lost; %s", task.kind, task.job_id, verdict)
-                elif run_tasks.holds_task(session, task.kind, task.job_id, task.task_id):
-                    jobs.record_outcome(session, task.kind, task.job_id, outcome.result)
-                    verdict = "stored"
-                else:
-                    verdict = "moved on"
-            self._outcomes.pop(0)
+            if outcome.lost_reason is not None:
+                log.warning("%s %s: worker lost; %s", task.kind, task.job_id, verdict)
             self._executor.release(task.task_id)
             suspect = (task.kind, task.job_id)
             if verdict == "requeued" and not self._executor.adopts_running:
@@ -267,6 +264,22 @@ class LocalWorkerPool:
                     self._suspects.append(suspect)
             elif suspect in self._suspects:
                 self._suspects.remove(suspect)
+
+    def _store_outcome(self, session: Session, outcome: _Outcome) -> str:
+        task = outcome.task
+        if outcome.lost_reason is not None:
+            return run_tasks.retry_lost(
+                session,
+                task.kind,
+                task.job_id,
+                task.task_id,
+                outcome.lost_reason,
+                self.settings.max_attempts if outcome.alone else None,
+            )
+        if run_tasks.holds_task(session, task.kind, task.job_id, task.task_id):
+            jobs.record_outcome(session, task.kind, task.job_id, outcome.result)
+            return "stored"
+        return "moved on"
 
     # -- reconciliation: the database's running jobs against what really executes ---------
     def _reconcile(self) -> None:

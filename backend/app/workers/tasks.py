@@ -92,4 +92,3 @@ def execute_train_job(job: dict[str, Any]) -> dict[str, Any]:
         }
 
     return _outcome(f"train job {job['job_id']}", work, (TrainInputError,))
-

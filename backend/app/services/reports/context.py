@@ -62,7 +62,7 @@ def build_context(session: Session, sweep: Optimization) -> ReportContext:
     return ReportContext(
         sweep=sweep,
         top=top,
-        trials=sweep_results.list_trials(session, sweep),
+        trials=sweep_results.list_trials(session, sweep)[0],
         baseline=baseline,
         train_job=session.get(TrainJob, sweep.train_job_id),
         counts=sweep_results.status_counts(session, sweep.id),
