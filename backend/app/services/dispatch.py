@@ -10,6 +10,7 @@ to the trial (a unique ``run_id``), so after any crash each trial ends with exac
 
 from __future__ import annotations
 
+import heapq
 import os
 import socket
 from collections import Counter
@@ -44,19 +45,28 @@ def claim_queued_runs(session: Session, limit: int, *, worker: str = WORKER_ID) 
     """
     if limit <= 0:
         return []
-    candidates = list(
+    candidate_ids = list(
         session.execute(
-            select(BacktestRun)
+            select(BacktestRun.id)
             .where(BacktestRun.status == RunStatus.queued)
             .order_by(BacktestRun.id)
             .limit(max(limit * 8, 64))
             .with_for_update(skip_locked=True)
         ).scalars()
     )
-    chosen = fair_claim_order(session, candidates)[:limit]
+    chosen_ids = fair_claim_order(session, candidate_ids)[:limit]
+    if not chosen_ids:
+        return []
+    runs = {
+        run.id: run
+        for run in session.execute(
+            select(BacktestRun).where(BacktestRun.id.in_(chosen_ids))
+        ).scalars()
+    }
     now = utcnow()
     claimed = []
-    for run in chosen:
+    for run_id in chosen_ids:
+        run = runs[run_id]
         run.status = RunStatus.running
         run.started_at = now
         run.worker = worker
@@ -72,20 +82,24 @@ def claim_queued_runs(session: Session, limit: int, *, worker: str = WORKER_ID) 
     return claimed
 
 
-def fair_claim_order(session: Session, candidates: list[BacktestRun]) -> list[BacktestRun]:
-    """Order queued runs so that sweeps share the workers: a run whose sweep has the fewest
-    runs already running goes first; ties (and runs outside any sweep) by age."""
-    if not candidates:
+def fair_claim_order(session: Session, candidate_ids: list[int]) -> list[int]:
+    """Order queued run ids so that sweeps share the workers: a run whose sweep has the
+    fewest runs already running goes first (counting the ones ordered before it); ties (and
+    runs outside any sweep) by age.
+
+    The least (running, id) pair is always the head of some sweep's queue, so a heap over
+    the sweeps' heads gives the order in n log n."""
+    if not candidate_ids:
         return []
     sweep_of = dict(
         session.execute(
             select(OptimizationTrial.run_id, OptimizationTrial.optimization_id).where(
-                OptimizationTrial.run_id.in_([run.id for run in candidates])
+                OptimizationTrial.run_id.in_(candidate_ids)
             )
         ).all()
     )
     if not sweep_of:
-        return candidates
+        return sorted(candidate_ids)
     running = Counter(
         session.execute(
             select(OptimizationTrial.optimization_id)
@@ -93,13 +107,23 @@ def fair_claim_order(session: Session, candidates: list[BacktestRun]) -> list[Ba
             .where(BacktestRun.status == RunStatus.running)
         ).scalars()
     )
-    ordered: list[BacktestRun] = []
-    pending = list(candidates)
-    while pending:
-        best = min(pending, key=lambda run: (running[sweep_of.get(run.id)], run.id))
-        pending.remove(best)
-        ordered.append(best)
-        running[sweep_of.get(best.id)] += 1
+    queues: dict[int | None, list[int]] = {}
+    for run_id in sorted(candidate_ids):
+        queues.setdefault(sweep_of.get(run_id), []).append(run_id)
+    heads = [
+        (running[sweep], queue[0], index) for index, (sweep, queue) in enumerate(queues.items())
+    ]
+    heapq.heapify(heads)
+    sweeps = list(queues)
+    positions = [0] * len(sweeps)
+    ordered: list[int] = []
+    while heads:
+        count, run_id, index = heapq.heappop(heads)
+        ordered.append(run_id)
+        positions[index] += 1
+        queue = queues[sweeps[index]]
+        if positions[index] < len(queue):
+            heapq.heappush(heads, (count + 1, queue[positions[index]], index))
     return ordered
 
 

@@ -38,6 +38,8 @@ from app.workers.executors import LOST_ERRORS, LocalExecutor
 log = logging.getLogger(__name__)
 
 LOST_REASON = "the worker process died while running this job"
+# How long the dispatcher lets completions gather while every worker is still busy.
+COALESCE_SECONDS = 0.02
 
 
 @dataclass
@@ -138,6 +140,13 @@ class LocalWorkerPool:
                 self._healthy_since = None
                 log.exception("dispatcher tick failed; retrying")
             self._wake.wait(self.settings.dispatcher_poll_seconds)
+            if self._workers_have_next():
+                # Every worker still has a task waiting behind the one it runs: let a few
+                # more finish, so one tick stores and replaces them together.
+                self._stop.wait(COALESCE_SECONDS)
+
+    def _workers_have_next(self) -> bool:
+        return self.capacity > self.concurrency and len(self._inflight) >= 2 * self.concurrency
 
     def tick(self) -> None:
         self._collect_finished()
@@ -168,13 +177,11 @@ class LocalWorkerPool:
             job_tasks = run_tasks.assign_tasks(
                 session, "train", [job.job_id for job in claimed_jobs]
             )
+            runs = dispatch.claim_queued_runs(session, free - len(claimed_jobs))
+            run_tasks_ = run_tasks.assign_tasks(session, "backtest", [run.run_id for run in runs])
         for job in claimed_jobs:
             payload = jobs.train_payload(self.settings, job)
             self._send("train", job.job_id, job_tasks[job.job_id], payload)
-        free -= len(claimed_jobs)
-        with session_scope(self.session_factory) as session:
-            runs = dispatch.claim_queued_runs(session, free)
-            run_tasks_ = run_tasks.assign_tasks(session, "backtest", [run.run_id for run in runs])
         for run in runs:
             payload = jobs.run_payload(self.settings, run)
             self._send("backtest", run.run_id, run_tasks_[run.run_id], payload)

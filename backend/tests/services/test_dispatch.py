@@ -69,12 +69,13 @@ def test_sweeps_share_the_workers_fairly(session, tmp_path):
                 )
             )
     session.flush()
-    queued = list(
-        session.query(BacktestRun)
+    queued = [
+        run.id
+        for run in session.query(BacktestRun)
         .filter(BacktestRun.status == RunStatus.queued)
         .order_by(BacktestRun.id)
-    )
-    order = [run.id for run in dispatch.fair_claim_order(session, queued)]
+    ]
+    order = dispatch.fair_claim_order(session, queued)
     # A already has 2 running: B gets the next two slots, then they alternate.
     a, b = runs_of[sweeps[0]], runs_of[sweeps[1]]
     assert order[:2] == [b[0], b[1]]
