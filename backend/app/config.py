@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     worker_prefetch: int = Field(default=2, ge=1, le=16)
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
-    max_trials: int = Field(default=2000, ge=1)
+    max_trials: int = Field(default=10000, ge=1)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Bodies of uploaded score files may be larger than ordinary JSON requests.
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)

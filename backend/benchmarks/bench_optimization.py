@@ -108,6 +108,12 @@ def run_sweep(
         time.sleep(0.05)
     top = client.get(f"{base}/api/optimizations/{sweep_id}/top", params={"n": 3}).json()
     wall = time.perf_counter() - started
+    analysed = None
+    if page is not None:  # the big one: also until its analysis and report are stored
+        status = f"{base}/api/optimizations/{sweep_id}"
+        while not client.get(status).json()["report_path"]:
+            time.sleep(0.2)
+        analysed = time.perf_counter() - started
     sampler.stop.set()
     sampler.join()
     page_p95 = None
@@ -119,6 +125,7 @@ def run_sweep(
     latencies = sorted(sampler.latencies)
     return {
         "page_p95_ms": page_p95,
+        "analysed": analysed,
         "load": os.getloadavg(),
         "wall": wall,
         "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
@@ -273,6 +280,10 @@ def main() -> None:
         print(
             f"| {huge['trials']}-trial sweep (10^4 grid), POST -> completed -> top 3 | "
             f"{huge['wall']:.1f} s | 1 | <= 480 s |"
+        )
+        print(
+            f"| the same until its analysis and report are stored | {huge['analysed']:.1f} s "
+            "| 1 | <= 480 s |"
         )
         print(f"| status GET p95 during it | {huge['p95_ms']:.1f} ms | 1 | < 50 ms |")
         print(

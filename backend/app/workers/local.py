@@ -140,13 +140,10 @@ class LocalWorkerPool:
                 self._healthy_since = None
                 log.exception("dispatcher tick failed; retrying")
             self._wake.wait(self.settings.dispatcher_poll_seconds)
-            if self._workers_have_next():
-                # Every worker still has a task waiting behind the one it runs: let a few
-                # more finish, so one tick stores and replaces them together.
+            if self.capacity > self.concurrency and len(self._inflight) >= 2 * self.concurrency:
+                # Every worker still has its next task waiting: let a few more finish, so
+                # one tick stores and replaces them together.
                 self._stop.wait(COALESCE_SECONDS)
-
-    def _workers_have_next(self) -> bool:
-        return self.capacity > self.concurrency and len(self._inflight) >= 2 * self.concurrency
 
     def tick(self) -> None:
         self._collect_finished()

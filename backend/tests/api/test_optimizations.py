@@ -199,7 +199,7 @@ def test_failing_backtest_marks_its_trial_failed_and_the_sweep_completes(
                 "search": {
                     "grid": {
                         "max_exposure": [round(0.01 * i, 2) for i in range(1, 100)],
-                        "vol_target": [round(0.001 * i, 3) for i in range(1, 30)],
+                        "vol_target": [round(0.001 * i, 3) for i in range(1, 200)],
                     }
                 }
             },

@@ -70,3 +70,12 @@ def test_bad_page_requests_are_422(market_client, seeded, params, needle):
     response = market_client.get(f"/api/optimizations/{created.json()['id']}/trials", params=params)
     assert response.status_code == 422
     assert needle in response.text
+
+
+def test_a_finished_sweeps_leader_is_its_top_1(market_client, finished_sweep):
+    # Status polls reuse a leader ranked at the same counts; once the sweep has finished
+    # it must be the Top 1, whatever was cached while it ran.
+    sweep = market_client.get(f"/api/optimizations/{finished_sweep}").json()
+    top = market_client.get(f"/api/optimizations/{finished_sweep}/top", params={"n": 1}).json()
+    assert sweep["best"]["run_id"] == top["items"][0]["run_id"]
+    assert sweep["best"]["cagr"] == top["items"][0]["cagr"]

@@ -58,3 +58,24 @@ def test_baseline_on_the_sweep_samples(tmp_path):
     later = stored_run(tmp_path, 12, "2020-01-03", SESSIONS[1:], [101.0, 102.0])
     values, reason = baseline_on_samples(later, dates, True)
     assert values is None and "not all of the sweep's sessions" in reason
+
+
+def test_runs_with_other_sessions_share_only_the_common_ones(tmp_path):
+    # The third run lacks 2020-01-03 and the first two do not: only the sessions all of them
+    # have are kept (an inner join), each run's closes on them, in run order.
+    a = stored_run(tmp_path, 1, "2020-01-02", SESSIONS, [101.0, 102.0, 103.0])
+    b = stored_run(tmp_path, 2, "2020-01-02", SESSIONS, [99.0, 98.0, 97.0])
+    c = stored_run(tmp_path, 3, "2020-01-02", ["2020-01-02", "2020-01-06"], [110.0, 120.0])
+    runs, dates, equity, without, with_start = aligned_equity([a, b, c])
+    assert [r.id for r in runs] == [1, 2, 3] and without == [] and with_start
+    assert dates.astype(str).tolist() == ["2020-01-02", "2020-01-02", "2020-01-06"]
+    np.testing.assert_array_equal(equity, [[100, 101, 103], [100, 99, 97], [100, 110, 120]])
+
+
+def test_runs_starting_on_other_days_have_no_start_sample(tmp_path):
+    a = stored_run(tmp_path, 1, "2020-01-02", SESSIONS, [101.0, 102.0, 103.0])
+    b = stored_run(tmp_path, 2, "2020-01-01", SESSIONS, [99.0, 98.0, 97.0])
+    _, dates, equity, _, with_start = aligned_equity([a, b])
+    assert not with_start and dates.astype(str).tolist() == SESSIONS
+    np.testing.assert_array_equal(equity, [[101, 102, 103], [99, 98, 97]])
+    assert equity.flags.c_contiguous
