@@ -59,9 +59,9 @@ def group_rss_bytes(pgid: int) -> int:
 class Sampler(threading.Thread):
     """Polls a URL and the server's memory until stopped."""
 
-    def __init__(self, client: httpx.Client, url: str, pgid: int) -> None:
+    def __init__(self, client: httpx.Client, url: str, pgid: int, every: float = 0.05) -> None:
         super().__init__(daemon=True)
-        self.client, self.url, self.pgid = client, url, pgid
+        self.client, self.url, self.pgid, self.every = client, url, pgid, every
         self.latencies: list[float] = []
         self.peak_rss = 0
         self.stop = threading.Event()
@@ -72,7 +72,7 @@ class Sampler(threading.Thread):
             self.client.get(self.url)
             self.latencies.append(time.perf_counter() - started)
             self.peak_rss = max(self.peak_rss, group_rss_bytes(self.pgid))
-            time.sleep(0.05)
+            time.sleep(self.every)
 
 
 def machine() -> str:
@@ -102,7 +102,8 @@ def run_sweep(
     if page is not None:
         query = "&".join(f"{k}={v}" for k, v in page.items())
         trials_url = f"{base}/api/optimizations/{sweep_id}/trials?{query}"
-        pager = Sampler(httpx.Client(timeout=30), trials_url, pgid)
+        # A page a second, as the sweep page's table asks for one (status polls: 20 a second).
+        pager = Sampler(httpx.Client(timeout=30), trials_url, pgid, every=1.0)
         pager.start()
     while client.get(f"{base}/api/optimizations/{sweep_id}").json()["status"] != "completed":
         time.sleep(0.05)
@@ -287,7 +288,7 @@ def main() -> None:
         )
         print(f"| status GET p95 during it | {huge['p95_ms']:.1f} ms | 1 | < 50 ms |")
         print(
-            f"| trials page GET p95 during it (100 feasible by CAGR) | "
+            f"| trials page GET p95 during it (100 feasible by CAGR, one a second) | "
             f"{huge['page_p95_ms']:.1f} ms | 1 | |"
         )
         print(f"| server memory during it, peak | {huge['peak_rss_mb']:.0f} MB | 1 | <= 1 GB |")
