@@ -128,9 +128,12 @@ def _baseline_clause(f: VerdictFacts) -> tuple[str, str]:
         zh = f"其 CAGR 与基线无法区分（{interval}）"
     if f.baseline_feasible is False:
         drawdown = f.baseline_max_drawdown
-        shown = "" if drawdown is None else f", MaxDD {drawdown:.2%}"
-        en += f", but the baseline breaks the constraints{shown}"
-        zh += f"，但基线违反约束{shown.replace(', ', '，')}"
+        # The baseline's drawdown on the sweep's window, which can differ from the one stored
+        # with the baseline run (its own, usually longer, window): say which it is.
+        en_shown = "" if drawdown is None else f" (MaxDD {drawdown:.2%} on this window)"
+        zh_shown = "" if drawdown is None else f"（本窗口 MaxDD {drawdown:.2%}）"
+        en += f", but the baseline breaks the constraints{en_shown}"
+        zh += f"，但基线违反约束{zh_shown}"
     elif f.baseline_feasible and d.upper < 0:
         en += ", and the baseline also meets the constraints: the numbers favour keeping it"
         zh += "，且基线也满足约束：数字支持保留基线"

@@ -85,7 +85,7 @@ ZH = AnalysisText(
     caveat_pbo="PBO {pbo} ≥ 0.5：按样本内 CAGR 选择多半是过拟合",
     caveat_base="相对基准的 CAGR 优势的 95% 区间包含 0",
     caveat_below="第 1 名的 CAGR 低于基准（95% 区间整体低于 0）",
-    caveat_baseline_infeasible="基准 run {run} 违反约束（MaxDD {dd}），"
+    caveat_baseline_infeasible="基准 run {run} 违反约束（本窗口 MaxDD {dd}），"
     "所以更高的 CAGR 不能作为选择依据",
     keep_baseline="推荐参数：保留基准 run {run} 的参数（CAGR {cagr}，MaxDD {dd}）："
     "第 1 名的 CAGR 低于基准且基准满足约束",
@@ -142,8 +142,8 @@ EN = AnalysisText(
     caveat_pbo="PBO {pbo} ≥ 0.5: selecting by in-sample CAGR is more likely overfit than not",
     caveat_base="the 95 % interval of the CAGR lead over the baseline contains 0",
     caveat_below="the Top 1's CAGR is below the baseline's (the whole 95 % interval is below 0)",
-    caveat_baseline_infeasible="the baseline run {run} breaks the constraints (MaxDD {dd}), "
-    "so its higher CAGR is not a choice",
+    caveat_baseline_infeasible="the baseline run {run} breaks the constraints "
+    "(MaxDD {dd} on this window), so its higher CAGR is not a choice",
     keep_baseline="Recommended parameters: keep the baseline run {run}'s (CAGR {cagr}, MaxDD "
     "{dd}): the Top 1's CAGR is below it and the baseline meets the constraints",
     caveats="Caveats: {items}",
