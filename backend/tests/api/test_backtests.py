@@ -92,6 +92,9 @@ def test_bad_backtests_fail_with_a_reason(market_client, seeded, algorithm, need
         ({"strategy": "ml_score_vol_target", "weights_path": "/etc/passwd"}, "weights_path"),
         ({"strategy": "set_holdings", "weights_path": "/etc/shadow"}, "weights_path"),
         ({"strategy": "set_holdings", "weights_path": ""}, "weights_path"),
+        # A NUL byte makes the path unresolvable: the field's 422, not a 500.
+        ({"strategy": "set_holdings", "weights_path": "w\x00.csv"}, "weights_path"),
+        ({"strategy": "ml_score_vol_target", "score_csv_path": "\x00"}, "score_csv_path"),
     ],
 )
 def test_file_paths_outside_the_roots_are_422_at_post_and_store_nothing(

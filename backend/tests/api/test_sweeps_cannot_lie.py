@@ -58,6 +58,11 @@ def stored_rows(engine) -> tuple[int, int, int]:
             {"overrides": {"weights_path": "../../../../etc/passwd"}},
             ["body", "overrides", "weights_path"],
         ),
+        # A path no file system can hold (a NUL byte) is the field's 422, not a 500.
+        (
+            {"overrides": {"weights_path": "weights\x00.csv"}},
+            ["body", "overrides", "weights_path"],
+        ),
     ],
 )
 def test_bad_sweep_requests_are_422_at_the_field_and_store_nothing(
