@@ -158,3 +158,23 @@ def test_mismatched_inputs_are_programming_errors():
         analyze_sweep(list(range(18)), params, session_dates(99), equity)
     with pytest.raises(ValueError, match="not among the trials"):
         analyze_sweep(list(range(18)), params, session_dates(100), equity, top_run_ids=[99])
+
+
+def test_the_baseline_is_judged_on_the_rankings_footing():
+    # The baseline falls from 100 to 84.96: a drawdown of 1 - 84.96 / 100 = 15.04 % (hand
+    # count), over `max_drawdown <= 0.15` as computed, within it at LEAN's printed precision
+    # (0.1 %: "15.0%"), the footing on which the ranking judges the trials.
+    params, equity, _, _ = small_sweep(n_returns=4)
+    baseline = np.array([100.0, 100.0, 84.96, 90.0, 95.0])
+    run = dict(baseline_equity=baseline, baseline_run_id=615)
+
+    def printed(name: str, value: float) -> float:
+        return round(value, 3) if name == "max_drawdown" else value
+
+    as_computed = analyze_sweep(list(range(18)), params, session_dates(4), equity, **run)
+    assert as_computed.baseline_feasible is False
+    on_footing = analyze_sweep(
+        list(range(18)), params, session_dates(4), equity, metric_footing=printed, **run
+    )
+    assert on_footing.baseline_feasible is True
+    assert on_footing.to_dict()["baseline"]["metrics"]["max_drawdown"] == 0.15
