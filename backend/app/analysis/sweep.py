@@ -261,6 +261,11 @@ def verdict_facts(a: SweepAnalysis) -> VerdictFacts:
     versus_base = _difference(boot[0].cagr_minus_baseline) if boot else None
     top1 = a.top_rows[0] if a.top_rows else None
     stable = edges = choice = None
+    top1_feasible = (
+        bool(a.violations[top1] == 0)
+        if top1 is not None and np.isfinite(a.violations[top1])
+        else None
+    )
     if a.plateau is not None and top1 is not None:
         stable = bool(a.plateau.stable[top1])
         edges = tuple(a.plateau.edges(top1))
@@ -291,4 +296,5 @@ def verdict_facts(a: SweepAnalysis) -> VerdictFacts:
         walk_forward_years=wf_years,
         baseline_feasible=a.baseline_feasible,
         baseline_max_drawdown=(a.baseline_metrics or {}).get("max_drawdown"),
+        top1_feasible=top1_feasible,
     )

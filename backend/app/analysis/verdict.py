@@ -39,6 +39,7 @@ class VerdictFacts:
     walk_forward_years: str | None  # "2021–2025"
     baseline_feasible: bool | None = None  # the baseline meets the constraints on the window
     baseline_max_drawdown: float | None = None
+    top1_feasible: bool | None = None  # the Top 1 itself meets the constraints
 
 
 def _pp(value: float) -> str:
@@ -143,7 +144,12 @@ def _baseline_clause(f: VerdictFacts) -> tuple[str, str]:
 def _third_sentence(f: VerdictFacts) -> tuple[str, str]:
     en: list[str] = []
     zh: list[str] = []
-    if f.top1_stable is False:
+    if f.top1_feasible is False:
+        # Not "fragile because of a neighbour": the ranking found no trial within the
+        # constraints and the Top 1 is the least violating one.
+        en.append("The Top 1 itself breaks the constraints")
+        zh.append("第 1 名本身违反约束")
+    elif f.top1_stable is False:
         en.append("The Top 1 is fragile: a grid neighbour breaks the constraints")
         zh.append("第 1 名很脆弱：网格上的相邻参数违反约束")
     elif f.top1_stable:

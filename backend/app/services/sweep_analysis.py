@@ -30,7 +30,8 @@ from app.services.sweep_results import constraints_of, objective_of, rank_sweep
 log = logging.getLogger(__name__)
 
 # Bumped when the document changes shape or meaning: older stored analyses are recomputed.
-# 2: the baseline's metrics read on the ranking's footing (LEAN's printed precision).
+# 2: the baseline's metrics read on the ranking's footing (LEAN's printed precision);
+#    plateau_summary.top1_feasible.
 ANALYSIS_VERSION = 2
 
 

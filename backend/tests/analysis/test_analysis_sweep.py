@@ -13,6 +13,7 @@ import pytest
 from analysis_reference import cscv_pbo, deflated_sharpe, distinct_groups
 
 from app.analysis import Constraint, Objective, analyze_sweep
+from app.services.reports.analysis_section import section_lines
 
 
 def session_dates(n_returns: int, start: str = "2020-01-01") -> np.ndarray:
@@ -134,7 +135,14 @@ def test_no_feasible_trial():
     assert all(not trial["stable"] for trial in document["plateau"])
     assert document["plateau_summary"]["best_stable_run_id"] is None
     assert all(not year["feasible"] for year in document["walk_forward"]["years"])
-    assert document["verdict"]["en"]
+    # The Top 1 is the least violating trial: it breaks the limit itself, which the verdict
+    # and the summary say (not that a neighbour of it does).
+    assert document["plateau_summary"]["top1_feasible"] is False
+    assert "The Top 1 itself breaks the constraints" in document["verdict"]["en"]
+    assert "a grid neighbour breaks" not in document["verdict"]["en"]
+    assert "第 1 名本身违反约束" in document["verdict"]["zh"]
+    report = "\n".join(section_lines(document, None, "en", 3, synthetic=False))
+    assert "not stable (the Top 1 itself breaks the constraints)" in report
 
 
 def test_no_completed_trial():

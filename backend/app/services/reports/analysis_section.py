@@ -90,7 +90,11 @@ def _plateau_lines(analysis: dict, t: AnalysisText) -> list[str]:
     lines = [
         "- "
         + t.plateau.format(
-            stable=t.stable_yes if summary["top1_stable"] else t.stable_no,
+            stable=t.stable_yes
+            if summary["top1_stable"]
+            else t.stable_no_infeasible
+            if summary.get("top1_feasible") is False
+            else t.stable_no,
             metric=summary["metric"],
             score=_num(summary["top1_plateau_score"], 4),
             edges=t.edges.format(edges=edges) if edges else "",

@@ -20,6 +20,7 @@ class AnalysisText:
     plateau: str
     stable_yes: str
     stable_no: str
+    stable_no_infeasible: str
     edges: str
     stable_choice: str
     no_stable: str
@@ -62,6 +63,7 @@ ZH = AnalysisText(
     plateau="平台：第 1 名{stable}，平台分数（自身与相邻参数中最差的 {metric}）{score}{edges}",
     stable_yes="位于稳定平台（相邻参数全部满足约束）",
     stable_no="不稳定（有相邻参数违反约束）",
+    stable_no_infeasible="不稳定（第 1 名本身违反约束）",
     edges="；处在搜索范围边缘：{edges}",
     stable_choice="稳定平台上最好的：run {run}（{params}），平台分数 {score}",
     no_stable="没有稳定的组合",
@@ -112,6 +114,7 @@ EN = AnalysisText(
     "and its neighbours) {score}{edges}",
     stable_yes="on a stable plateau (all neighbours meet the constraints)",
     stable_no="not stable (a neighbour breaks the constraints)",
+    stable_no_infeasible="not stable (the Top 1 itself breaks the constraints)",
     edges="; on the edge of the searched range: {edges}",
     stable_choice="Best stable trial: run {run} ({params}), plateau score {score}",
     no_stable="No stable trial",
