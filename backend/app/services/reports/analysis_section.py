@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from app.analysis.verdict import DSR_SIGNIFICANT, PBO_OVERFIT
 from app.services.reports.analysis_text import TEXTS, AnalysisText
 from app.services.sweep_results import TrialRow
-
-DSR_SIGNIFICANT = 0.95
-PBO_OVERFIT = 0.5
 
 
 def _pct(value: float | None) -> str:
