@@ -207,6 +207,11 @@ def test_failing_backtest_marks_its_trial_failed_and_the_sweep_completes(
             "exceed the maximum",
         ),
         ({"unknown_field": 1}, 422, "unknown_field"),
+        # The engine's own parameter rules, checked before anything is stored (a sweep over
+        # a misspelled override used to "complete" with every trial failed).
+        ({"overrides": {"foo": 1}}, 422, "unknown parameter(s) for ml_score_vol_target: foo"),
+        ({"overrides": {"strategy": "nope"}}, 422, "unknown strategy 'nope'"),
+        ({"overrides": {"fill_model": "teleport"}}, 422, "fill_model"),
     ],
 )
 def test_invalid_requests_are_refused_and_store_nothing(
