@@ -57,7 +57,8 @@ ZH = AnalysisText(
     table="| 排名 | run_id | 等价于 | CAGR − 基准（95% 区间） | CAGR − 第 1 名（95% 区间）"
     " | 满足回撤约束的概率 | 平台稳定 |",
     dsr="紧缩夏普比率 DSR（第 1 名，N = {n} 个不同回测，T = {t}）：{value}"
-    "（日 SR {sr}，SR0 {sr0}；≥ 0.95 才算显著）",
+    "（日 SR {sr}，SR0 {sr0}；≥ 0.95 才算显著。SR0 来自各试验夏普比率的方差："
+    "试验彼此高度相关时方差很小，DSR 只说明夏普比率大于 0，不说明第 1 名胜过其他试验）",
     pbo="回测过拟合概率 PBO（CSCV，16 块，12870 种划分）：{value}"
     "（样本内最优在样本外落入后一半的比例；≥ 0.5 表示选择多半是过拟合）",
     plateau="平台：第 1 名{stable}，平台分数（自身与相邻参数中最差的 {metric}）{score}{edges}",
@@ -106,7 +107,10 @@ EN = AnalysisText(
     table="| Rank | run_id | Same as | CAGR − baseline (95 % interval) | CAGR − #1 (95 % "
     "interval) | P(meets drawdown limit) | Stable plateau |",
     dsr="Deflated Sharpe ratio (Top 1, N = {n} distinct backtests, T = {t}): {value} "
-    "(daily SR {sr}, SR0 {sr0}; significant at ≥ 0.95)",
+    "(daily SR {sr}, SR0 {sr0}; significant at ≥ 0.95. SR0 comes from the variance of the "
+    "trials' Sharpe ratios: when the trials are highly correlated that variance is small, "
+    "and the DSR says only that the Sharpe ratio is above 0, not that the Top 1 beats the "
+    "other trials)",
     pbo="Probability of backtest overfitting (CSCV, 16 blocks, 12,870 splits): {value} "
     "(share of splits where the in-sample best falls in the bottom half out of sample; "
     "≥ 0.5 means the selection is more likely overfit than not)",
