@@ -1,7 +1,11 @@
 """The sweep's objective and constraint metrics computed on (part of) an equity curve, with
-the engine's own formulas (``app.engine.statistics``), so a metric here is the metric the
-ranking stored: CAGR with 365-day years from the start date 00:00 to the last session's
-close, max drawdown as a positive fraction, daily returns annualised with 252 sessions.
+the engine's own formulas (``app.engine.statistics``): CAGR with 365-day years from the start
+date 00:00 to the last session's close and max drawdown as a positive fraction are the
+metrics the ranking stored. Sharpe, Sortino and annual volatility here are NOT the stored
+ones: they use the sessions' returns annualised with 252 and a risk-free rate of 0, while a
+run's stored ratios use LEAN's calendar-day samples and the interest-rate file's rate
+(``app.engine.performance``). The full-window analysis reads the stored values; the
+walk-forward's partial windows and the baseline use these.
 
 Supported metrics (``SUPPORTED_METRICS``): cagr, max_drawdown, sharpe, sortino,
 annual_volatility, total_return, net_profit. The other ranking columns (fees, turnover, win

@@ -140,6 +140,7 @@ def _plateau_section(a: SweepAnalysis) -> tuple[list, dict]:
         "direction": a.objective.direction,
         "top1_run_id": None if top1 is None else a.run_ids[top1],
         "top1_stable": None if top1 is None else bool(result.stable[top1]),
+        "top1_feasible": None if top1 is None else bool(a.violations[top1] == 0),
         "top1_plateau_score": None if top1 is None else result.scores[top1],
         "top1_edges": []
         if top1 is None

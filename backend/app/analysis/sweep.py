@@ -7,7 +7,7 @@ notebook with numpy arrays.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -119,6 +119,7 @@ def analyze_sweep(
     baseline_equity: np.ndarray | None = None,
     baseline_run_id: int | None = None,
     full_window_metrics: Mapping[str, Sequence[float]] | None = None,
+    metric_footing: Callable[[str, float], float] | None = None,
 ) -> SweepAnalysis:
     """Analyse a completed sweep (DESIGN §7).
 
@@ -128,7 +129,11 @@ def analyze_sweep(
     None). ``top_run_ids`` is the ranked Top N (the seed's ranking); empty means "rank here":
     best feasible by the objective. ``full_window_metrics`` optionally gives the stored
     full-window metric per trial (used for the plateau), e.g. for metrics an equity curve
-    cannot give. Degenerate inputs give null parts with reasons, not exceptions."""
+    cannot give. ``metric_footing(name, value)`` is how the ranking reads a metric (e.g.
+    rounded to LEAN's printed precision); the baseline's metrics, computed here from its
+    equity, are read through it so that its feasibility is judged on the same footing as the
+    trials' stored ones (None: as computed). Degenerate inputs give null parts with reasons,
+    not exceptions."""
     run_ids = tuple(int(r) for r in run_ids)
     dates = np.asarray(dates, dtype="datetime64[D]")
     equity = np.asarray(equity, dtype=float)
@@ -207,6 +212,11 @@ def analyze_sweep(
     if baseline_equity is not None:
         wanted = sorted({"cagr", "max_drawdown", *names} & set(SUPPORTED_METRICS))
         baseline_table = metric_table(baseline_equity[None, :], dates, wanted)
+        if metric_footing is not None:
+            baseline_table = {
+                name: np.array([metric_footing(name, float(v)) for v in values])
+                for name, values in baseline_table.items()
+            }
         baseline_metrics = {name: float(values[0]) for name, values in baseline_table.items()}
         if not unsupported:
             baseline_feasible = bool(total_violations(baseline_table, constraints)[0] == 0)
@@ -251,6 +261,11 @@ def verdict_facts(a: SweepAnalysis) -> VerdictFacts:
     versus_base = _difference(boot[0].cagr_minus_baseline) if boot else None
     top1 = a.top_rows[0] if a.top_rows else None
     stable = edges = choice = None
+    top1_feasible = (
+        bool(a.violations[top1] == 0)
+        if top1 is not None and np.isfinite(a.violations[top1])
+        else None
+    )
     if a.plateau is not None and top1 is not None:
         stable = bool(a.plateau.stable[top1])
         edges = tuple(a.plateau.edges(top1))
@@ -281,4 +296,5 @@ def verdict_facts(a: SweepAnalysis) -> VerdictFacts:
         walk_forward_years=wf_years,
         baseline_feasible=a.baseline_feasible,
         baseline_max_drawdown=(a.baseline_metrics or {}).get("max_drawdown"),
+        top1_feasible=top1_feasible,
     )

@@ -39,6 +39,7 @@ class VerdictFacts:
     walk_forward_years: str | None  # "2021–2025"
     baseline_feasible: bool | None = None  # the baseline meets the constraints on the window
     baseline_max_drawdown: float | None = None
+    top1_feasible: bool | None = None  # the Top 1 itself meets the constraints
 
 
 def _pp(value: float) -> str:
@@ -128,9 +129,12 @@ def _baseline_clause(f: VerdictFacts) -> tuple[str, str]:
         zh = f"其 CAGR 与基线无法区分（{interval}）"
     if f.baseline_feasible is False:
         drawdown = f.baseline_max_drawdown
-        shown = "" if drawdown is None else f", MaxDD {drawdown:.2%}"
-        en += f", but the baseline breaks the constraints{shown}"
-        zh += f"，但基线违反约束{shown.replace(', ', '，')}"
+        # The baseline's drawdown on the sweep's window, which can differ from the one stored
+        # with the baseline run (its own, usually longer, window): say which it is.
+        en_shown = "" if drawdown is None else f" (MaxDD {drawdown:.2%} on this window)"
+        zh_shown = "" if drawdown is None else f"（本窗口 MaxDD {drawdown:.2%}）"
+        en += f", but the baseline breaks the constraints{en_shown}"
+        zh += f"，但基线违反约束{zh_shown}"
     elif f.baseline_feasible and d.upper < 0:
         en += ", and the baseline also meets the constraints: the numbers favour keeping it"
         zh += "，且基线也满足约束：数字支持保留基线"
@@ -140,7 +144,12 @@ def _baseline_clause(f: VerdictFacts) -> tuple[str, str]:
 def _third_sentence(f: VerdictFacts) -> tuple[str, str]:
     en: list[str] = []
     zh: list[str] = []
-    if f.top1_stable is False:
+    if f.top1_feasible is False:
+        # Not "fragile because of a neighbour": the ranking found no trial within the
+        # constraints and the Top 1 is the least violating one.
+        en.append("The Top 1 itself breaks the constraints")
+        zh.append("第 1 名本身违反约束")
+    elif f.top1_stable is False:
         en.append("The Top 1 is fragile: a grid neighbour breaks the constraints")
         zh.append("第 1 名很脆弱：网格上的相邻参数违反约束")
     elif f.top1_stable:

@@ -196,8 +196,11 @@ def print_top(console, top: SweepTop, synthetic: bool) -> None:
     title = "Top {} by {}".format(len(top.items), (top.objective or {}).get("metric", "cagr"))
     if synthetic:
         title += " (SYNTHETIC demo data)"
+    # One column per searched parameter: a single "k=v, ..." column wraps into an unreadable
+    # stack in an 80-column terminal.
+    param_names = list(dict.fromkeys(name for item in top.items for name in item.params))
     table = Table(title=title)
-    for column in ("rank", "run_id", "same as", "CAGR", "MaxDD", "Sharpe", "feasible", "params"):
+    for column in ("rank", "run", "same as", "CAGR", "MaxDD", "Sharpe", "ok", *param_names):
         table.add_column(column)
     for item in top.items:
         table.add_row(
@@ -208,7 +211,10 @@ def print_top(console, top: SweepTop, synthetic: bool) -> None:
             _pct(item.max_drawdown),
             "n/a" if item.sharpe is None else f"{item.sharpe:.3f}",
             "yes" if item.feasible else "NO",
-            ", ".join(f"{k}={v:g}" for k, v in item.params.items()),
+            *(
+                "-" if item.params.get(name) is None else f"{item.params[name]:g}"
+                for name in param_names
+            ),
         )
     console.print(table)
     if not top.constraint_met:

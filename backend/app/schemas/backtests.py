@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.models import RunStatus
-from app.schemas.common import Id, StrictModel
+from app.schemas.common import Id, StrictModel, non_finite_keys
 
 MAX_ALGORITHM_PARAMETERS = 200
 
@@ -22,6 +22,9 @@ class BacktestParams(StrictModel):
             raise ValueError("algorithm_parameters must not be empty")
         if len(value) > MAX_ALGORITHM_PARAMETERS:
             raise ValueError(f"at most {MAX_ALGORITHM_PARAMETERS} algorithm parameters")
+        infinite = non_finite_keys(value)
+        if infinite:
+            raise ValueError(f"{', '.join(infinite)} must be a finite number")
         return value
 
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.models import METRIC_COLUMNS, RunStatus
-from app.schemas.common import Id, StrictModel
+from app.schemas.common import Id, StrictModel, non_finite_keys
 
 # Metrics a sweep can be ranked or constrained by: the runs' numeric columns.
 RankMetric = Literal[METRIC_COLUMNS]  # type: ignore[valid-type]
@@ -128,9 +127,9 @@ class OptimizationCreate(StrictModel):
                 f"{', '.join(sorted(reserved))} come from the train job and the window, "
                 "not from overrides"
             )
-        for key, value in overrides.items():
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"override {key} must be a finite number")
+        infinite = non_finite_keys(overrides)
+        if infinite:
+            raise ValueError(f"override {', '.join(infinite)} must be a finite number")
         return overrides
 
     @model_validator(mode="after")

@@ -39,3 +39,9 @@ def check_file_parameters(
             resolve_file(value, name, roots)
         except BacktestInputError as exc:
             raise InvalidRequest(str(exc), field_of(name)) from exc
+        except (ValueError, OSError) as exc:
+            # Resolving a path the OS cannot represent (a NUL byte: ValueError; a name the
+            # file system refuses: OSError) is the request's fault, not the server's.
+            raise InvalidRequest(
+                f"{name} is not a usable file path: {exc}", field_of(name)
+            ) from exc

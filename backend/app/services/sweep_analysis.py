@@ -30,7 +30,9 @@ from app.services.sweep_results import constraints_of, objective_of, rank_sweep
 log = logging.getLogger(__name__)
 
 # Bumped when the document changes shape or meaning: older stored analyses are recomputed.
-ANALYSIS_VERSION = 1
+# 2: the baseline's metrics read on the ranking's footing (LEAN's printed precision);
+#    plateau_summary.top1_feasible.
+ANALYSIS_VERSION = 2
 
 
 def _start_sample(run: BacktestRun) -> tuple[pd.Timestamp, float] | None:
@@ -178,6 +180,7 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
         baseline_equity=baseline_equity,
         baseline_run_id=sweep.baseline_run_id,
         full_window_metrics=stored_metrics,
+        metric_footing=ranking_value,
     )
     document = analysis.to_dict()
     document["baseline"].update(

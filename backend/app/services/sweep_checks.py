@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.engine import BacktestInputError
+from app.engine.parameters import normalize_params
 from app.errors import Conflict, InvalidRequest
 from app.models import BacktestRun, RunStatus, TrainJob
 from app.schemas.optimizations import OptimizationCreate, SearchIn
@@ -136,6 +138,31 @@ def check_file_parameters(
         lambda name: ("overrides", name) if name in body.overrides else ("baseline_run_id",),
         skip=frozenset({"score_csv_path"}),
     )
+
+
+def check_trial_parameters(
+    algorithms: list[tuple[dict[str, Any], dict[str, Any]]], overrides: dict[str, Any]
+) -> None:
+    """Every trial's request passes the engine's own parameter rules before anything is stored.
+
+    ``algorithms`` holds each trial's (point, algorithm parameters). Without this a sweep over a
+    misspelled override (``{"foo": 1}``) or a grid value the engine refuses (``top_n: 0``) is
+    accepted and "completes" with every trial failed. The error names where the bad value came
+    from: a searched parameter (``search``), an override (``overrides``), or else the baseline
+    run's own parameters (``baseline_run_id``). Paths are checked by
+    :func:`check_file_parameters` (``file_roots`` None here: only the values' shape)."""
+    for point, algorithm in algorithms:
+        try:
+            normalize_params(algorithm, None)
+        except BacktestInputError as exc:
+            message = str(exc)
+            if any(name in message for name in point):
+                field: tuple[str, ...] = ("search",)
+            elif any(name in message for name in overrides):
+                field = ("overrides",)
+            else:
+                field = ("baseline_run_id",)
+            raise InvalidRequest(message, field) from exc
 
 
 def as_date(value: Any) -> dt.date | None:

@@ -192,6 +192,10 @@ def plan_optimization(
     )
     points = _search_points(search, baseline_algorithm, settings, builder.request_key)
     trials = [builder.trial(index, source, point) for index, (source, point) in enumerate(points)]
+    checks.check_trial_parameters(
+        [(trial.params, trial.request["params"]["algorithm_parameters"]) for trial in trials],
+        body.overrides,
+    )
     spec = body.model_dump(mode="json")
     spec.update(
         project_id=project_id,

@@ -13,6 +13,7 @@ import pytest
 from analysis_reference import cscv_pbo, deflated_sharpe, distinct_groups
 
 from app.analysis import Constraint, Objective, analyze_sweep
+from app.services.reports.analysis_section import section_lines
 
 
 def session_dates(n_returns: int, start: str = "2020-01-01") -> np.ndarray:
@@ -134,7 +135,14 @@ def test_no_feasible_trial():
     assert all(not trial["stable"] for trial in document["plateau"])
     assert document["plateau_summary"]["best_stable_run_id"] is None
     assert all(not year["feasible"] for year in document["walk_forward"]["years"])
-    assert document["verdict"]["en"]
+    # The Top 1 is the least violating trial: it breaks the limit itself, which the verdict
+    # and the summary say (not that a neighbour of it does).
+    assert document["plateau_summary"]["top1_feasible"] is False
+    assert "The Top 1 itself breaks the constraints" in document["verdict"]["en"]
+    assert "a grid neighbour breaks" not in document["verdict"]["en"]
+    assert "第 1 名本身违反约束" in document["verdict"]["zh"]
+    report = "\n".join(section_lines(document, None, "en", 3, synthetic=False))
+    assert "not stable (the Top 1 itself breaks the constraints)" in report
 
 
 def test_no_completed_trial():
@@ -158,3 +166,23 @@ def test_mismatched_inputs_are_programming_errors():
         analyze_sweep(list(range(18)), params, session_dates(99), equity)
     with pytest.raises(ValueError, match="not among the trials"):
         analyze_sweep(list(range(18)), params, session_dates(100), equity, top_run_ids=[99])
+
+
+def test_the_baseline_is_judged_on_the_rankings_footing():
+    # The baseline falls from 100 to 84.96: a drawdown of 1 - 84.96 / 100 = 15.04 % (hand
+    # count), over `max_drawdown <= 0.15` as computed, within it at LEAN's printed precision
+    # (0.1 %: "15.0%"), the footing on which the ranking judges the trials.
+    params, equity, _, _ = small_sweep(n_returns=4)
+    baseline = np.array([100.0, 100.0, 84.96, 90.0, 95.0])
+    run = dict(baseline_equity=baseline, baseline_run_id=615)
+
+    def printed(name: str, value: float) -> float:
+        return round(value, 3) if name == "max_drawdown" else value
+
+    as_computed = analyze_sweep(list(range(18)), params, session_dates(4), equity, **run)
+    assert as_computed.baseline_feasible is False
+    on_footing = analyze_sweep(
+        list(range(18)), params, session_dates(4), equity, metric_footing=printed, **run
+    )
+    assert on_footing.baseline_feasible is True
+    assert on_footing.to_dict()["baseline"]["metrics"]["max_drawdown"] == 0.15

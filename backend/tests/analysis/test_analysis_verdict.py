@@ -84,7 +84,10 @@ def document(top1_stable: bool, baseline_feasible: bool, lead_upper: float) -> d
 def test_recommendation_follows_the_plateau_and_the_baseline():
     fragile = recommendation_lines(document(False, False, -0.001), "en", {})
     assert "max_exposure=0.60" in fragile[0] and "run 616" in fragile[0]
-    assert "PBO 0.60" in fragile[1] and "breaks the constraints (MaxDD 16.13%)" in fragile[1]
+    assert (
+        "PBO 0.60" in fragile[1]
+        and "breaks the constraints (MaxDD 16.13% on this window)" in fragile[1]
+    )
     stable = recommendation_lines(document(True, False, 0.01), "en", {})
     assert "run 638" in stable[0] and "on a stable plateau" in stable[0]
     keep = recommendation_lines(document(True, True, -0.001), "zh", {})

@@ -92,6 +92,9 @@ def test_bad_backtests_fail_with_a_reason(market_client, seeded, algorithm, need
         ({"strategy": "ml_score_vol_target", "weights_path": "/etc/passwd"}, "weights_path"),
         ({"strategy": "set_holdings", "weights_path": "/etc/shadow"}, "weights_path"),
         ({"strategy": "set_holdings", "weights_path": ""}, "weights_path"),
+        # A NUL byte makes the path unresolvable: the field's 422, not a 500.
+        ({"strategy": "set_holdings", "weights_path": "w\x00.csv"}, "weights_path"),
+        ({"strategy": "ml_score_vol_target", "score_csv_path": "\x00"}, "score_csv_path"),
     ],
 )
 def test_file_paths_outside_the_roots_are_422_at_post_and_store_nothing(
@@ -160,3 +163,28 @@ def test_a_failed_run_does_not_stop_the_worker(market_client, seeded):
         ).read_text()
     )
     assert result["statistics"]["Total Orders"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        (
+            '{"strategy": "set_holdings", "holdings": {"SPY": 1.0}, "initial_cash": 1e400}',
+            "initial_cash",
+        ),
+        ('{"strategy": "set_holdings", "holdings": {"SPY": -1e400}}', "holdings.SPY"),
+        ('{"strategy": "set_holdings", "holdings": {"SPY": NaN}}', "holdings.SPY"),
+    ],
+)
+def test_non_finite_numbers_are_422_not_stored_as_null(market_client, seeded, raw, key):
+    # Python's JSON parser reads 1e400 as infinity (and NaN as NaN); a JSON column would
+    # store it as null, so the stored run would not be the request that was sent.
+    body = f'{{"project_id": 18, "params": {{"algorithm_parameters": {raw}}}}}'
+    response = market_client.post(
+        "/api/backtests", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "params", "algorithm_parameters"]
+    assert f"{key} must be a finite number" in error["msg"]
+    assert market_client.get("/api/backtests").json()["total"] == 1  # run 615

@@ -78,6 +78,12 @@ def test_completed_sweep_analysis_is_stored_and_served(market_client, seeded, en
     assert [y["decided_at"] for y in walk["years"]] == ["2020-12-31"]
     assert walk["summary"]["baseline"] is not None  # the baseline's equity on the sweep's days
     assert document["baseline"]["used"] is True
+    # The baseline's metrics are read on the ranking's footing (LEAN's printed precision:
+    # Drawdown to 0.1 %, CAGR to 0.001 %), like the trials': its feasibility cannot turn on
+    # digits the trials' numbers do not have.
+    base = document["baseline"]["metrics"]
+    assert base["max_drawdown"] == round(base["max_drawdown"], 3)
+    assert base["cagr"] == round(base["cagr"], 5)
     assert [b["run_id"] for b in document["bootstrap"]["items"]] == [
         i["run_id"] for i in top["items"]
     ]

@@ -207,6 +207,11 @@ def test_failing_backtest_marks_its_trial_failed_and_the_sweep_completes(
             "exceed the maximum",
         ),
         ({"unknown_field": 1}, 422, "unknown_field"),
+        # The engine's own parameter rules, checked before anything is stored (a sweep over
+        # a misspelled override used to "complete" with every trial failed).
+        ({"overrides": {"foo": 1}}, 422, "unknown parameter(s) for ml_score_vol_target: foo"),
+        ({"overrides": {"strategy": "nope"}}, 422, "unknown strategy 'nope'"),
+        ({"overrides": {"fill_model": "teleport"}}, 422, "fill_model"),
     ],
 )
 def test_invalid_requests_are_refused_and_store_nothing(
@@ -223,14 +228,19 @@ def test_invalid_requests_are_refused_and_store_nothing(
     assert market_client.get("/api/backtests").json()["total"] == 1  # only the baseline
 
 
-def test_train_job_not_completed_is_409(market_client, seeded, engine):
+@pytest.mark.parametrize("status", ["failed", "canceled"])
+def test_train_job_not_completed_is_409(market_client, seeded, engine, status):
     from sqlalchemy import text
 
+    # Final states only: a train job set to 'running' (or 'queued') by hand has no live task
+    # behind it, so the server's dispatcher queues it again and runs it, racing this request.
     with engine.begin() as conn:
-        conn.execute(text("UPDATE ml_train_jobs SET status = 'running' WHERE id = 120"))
+        conn.execute(
+            text("UPDATE ml_train_jobs SET status = :status WHERE id = 120"), {"status": status}
+        )
     response = market_client.post("/api/optimizations", json=SEED_BODY)
     assert response.status_code == 409
-    assert "train job 120 is running" in response.json()["detail"]
+    assert f"train job 120 is {status}" in response.json()["detail"]
 
 
 def test_unknown_optimization_ids(market_client):

@@ -58,6 +58,11 @@ def stored_rows(engine) -> tuple[int, int, int]:
             {"overrides": {"weights_path": "../../../../etc/passwd"}},
             ["body", "overrides", "weights_path"],
         ),
+        # A path no file system can hold (a NUL byte) is the field's 422, not a 500.
+        (
+            {"overrides": {"weights_path": "weights\x00.csv"}},
+            ["body", "overrides", "weights_path"],
+        ),
     ],
 )
 def test_bad_sweep_requests_are_422_at_the_field_and_store_nothing(
@@ -185,4 +190,19 @@ def test_a_baseline_path_outside_the_roots_is_refused_at_the_baseline(
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "baseline_run_id"]
     assert "weights_path '/etc/passwd' is outside the allowed file roots" in error["msg"]
+    assert stored_rows(engine) == (0, 0, 1)
+
+
+def test_a_non_finite_override_at_any_depth_is_422(market_client, seeded, engine):
+    # 1e400 parses as infinity and would be stored (and run) as null.
+    overrides = {**SEED_BODY["overrides"], "holdings": {"SPY": "INFINITE"}}
+    body = json.dumps({**SEED_BODY, "overrides": overrides}).replace('"INFINITE"', "1e400")
+    for path in ("/api/optimizations", "/api/optimizations/preview"):
+        response = market_client.post(
+            path, content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "overrides"]
+        assert "holdings.SPY must be a finite number" in error["msg"]
     assert stored_rows(engine) == (0, 0, 1)

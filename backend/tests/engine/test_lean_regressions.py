@@ -27,6 +27,13 @@ SHARED_CASES = SHARED / "lean-regressions.json"
 # fixing one without removing it here turns the suite red.
 KNOWN_MISMATCHES: set[tuple[str, str]] = {
     # We get 0.52043 (LEAN 0.521): the one string of the four cases not reproduced yet.
+    # Lead (not applied): LEAN drops hourly benchmark bars outside market hours
+    # (SubscriptionFilterEnumerator, Exchange.IsOpenDuringBar), so on early-close days the
+    # benchmark keeps the 12:00-13:00 bar's close, not the post-13:00 bars our hour/spy.zip
+    # carries. With the early closes of LEAN's market-hours-database.json (commit 004849ff,
+    # 15 days 1999-2005) Beta becomes 0.52062 ("0.521") and the older LEAN printout of this
+    # case (Alpha -0.015, PSR on raw returns 0.462%) matches in full, but Alpha becomes
+    # -0.0154984 ("-0.015", LEAN master prints -0.016); XNYS early closes give the same.
     ("DividendRegressionAlgorithm", "Beta"),
 }
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from app.analysis.verdict import DSR_SIGNIFICANT, PBO_OVERFIT
 from app.services.reports.analysis_text import TEXTS, AnalysisText
 from app.services.sweep_results import TrialRow
-
-DSR_SIGNIFICANT = 0.95
-PBO_OVERFIT = 0.5
 
 
 def _pct(value: float | None) -> str:
@@ -90,7 +88,11 @@ def _plateau_lines(analysis: dict, t: AnalysisText) -> list[str]:
     lines = [
         "- "
         + t.plateau.format(
-            stable=t.stable_yes if summary["top1_stable"] else t.stable_no,
+            stable=t.stable_yes
+            if summary["top1_stable"]
+            else t.stable_no_infeasible
+            if summary.get("top1_feasible") is False
+            else t.stable_no,
             metric=summary["metric"],
             score=_num(summary["top1_plateau_score"], 4),
             edges=t.edges.format(edges=edges) if edges else "",

@@ -20,6 +20,7 @@ class AnalysisText:
     plateau: str
     stable_yes: str
     stable_no: str
+    stable_no_infeasible: str
     edges: str
     stable_choice: str
     no_stable: str
@@ -56,12 +57,14 @@ ZH = AnalysisText(
     table="| 排名 | run_id | 等价于 | CAGR − 基准（95% 区间） | CAGR − 第 1 名（95% 区间）"
     " | 满足回撤约束的概率 | 平台稳定 |",
     dsr="紧缩夏普比率 DSR（第 1 名，N = {n} 个不同回测，T = {t}）：{value}"
-    "（日 SR {sr}，SR0 {sr0}；≥ 0.95 才算显著）",
+    "（日 SR {sr}，SR0 {sr0}；≥ 0.95 才算显著。SR0 来自各试验夏普比率的方差："
+    "试验彼此高度相关时方差很小，DSR 只说明夏普比率大于 0，不说明第 1 名胜过其他试验）",
     pbo="回测过拟合概率 PBO（CSCV，16 块，12870 种划分）：{value}"
     "（样本内最优在样本外落入后一半的比例；≥ 0.5 表示选择多半是过拟合）",
     plateau="平台：第 1 名{stable}，平台分数（自身与相邻参数中最差的 {metric}）{score}{edges}",
     stable_yes="位于稳定平台（相邻参数全部满足约束）",
     stable_no="不稳定（有相邻参数违反约束）",
+    stable_no_infeasible="不稳定（第 1 名本身违反约束）",
     edges="；处在搜索范围边缘：{edges}",
     stable_choice="稳定平台上最好的：run {run}（{params}），平台分数 {score}",
     no_stable="没有稳定的组合",
@@ -85,7 +88,7 @@ ZH = AnalysisText(
     caveat_pbo="PBO {pbo} ≥ 0.5：按样本内 CAGR 选择多半是过拟合",
     caveat_base="相对基准的 CAGR 优势的 95% 区间包含 0",
     caveat_below="第 1 名的 CAGR 低于基准（95% 区间整体低于 0）",
-    caveat_baseline_infeasible="基准 run {run} 违反约束（MaxDD {dd}），"
+    caveat_baseline_infeasible="基准 run {run} 违反约束（本窗口 MaxDD {dd}），"
     "所以更高的 CAGR 不能作为选择依据",
     keep_baseline="推荐参数：保留基准 run {run} 的参数（CAGR {cagr}，MaxDD {dd}）："
     "第 1 名的 CAGR 低于基准且基准满足约束",
@@ -104,7 +107,10 @@ EN = AnalysisText(
     table="| Rank | run_id | Same as | CAGR − baseline (95 % interval) | CAGR − #1 (95 % "
     "interval) | P(meets drawdown limit) | Stable plateau |",
     dsr="Deflated Sharpe ratio (Top 1, N = {n} distinct backtests, T = {t}): {value} "
-    "(daily SR {sr}, SR0 {sr0}; significant at ≥ 0.95)",
+    "(daily SR {sr}, SR0 {sr0}; significant at ≥ 0.95. SR0 comes from the variance of the "
+    "trials' Sharpe ratios: when the trials are highly correlated that variance is small, "
+    "and the DSR says only that the Sharpe ratio is above 0, not that the Top 1 beats the "
+    "other trials)",
     pbo="Probability of backtest overfitting (CSCV, 16 blocks, 12,870 splits): {value} "
     "(share of splits where the in-sample best falls in the bottom half out of sample; "
     "≥ 0.5 means the selection is more likely overfit than not)",
@@ -112,6 +118,7 @@ EN = AnalysisText(
     "and its neighbours) {score}{edges}",
     stable_yes="on a stable plateau (all neighbours meet the constraints)",
     stable_no="not stable (a neighbour breaks the constraints)",
+    stable_no_infeasible="not stable (the Top 1 itself breaks the constraints)",
     edges="; on the edge of the searched range: {edges}",
     stable_choice="Best stable trial: run {run} ({params}), plateau score {score}",
     no_stable="No stable trial",
@@ -142,8 +149,8 @@ EN = AnalysisText(
     caveat_pbo="PBO {pbo} ≥ 0.5: selecting by in-sample CAGR is more likely overfit than not",
     caveat_base="the 95 % interval of the CAGR lead over the baseline contains 0",
     caveat_below="the Top 1's CAGR is below the baseline's (the whole 95 % interval is below 0)",
-    caveat_baseline_infeasible="the baseline run {run} breaks the constraints (MaxDD {dd}), "
-    "so its higher CAGR is not a choice",
+    caveat_baseline_infeasible="the baseline run {run} breaks the constraints "
+    "(MaxDD {dd} on this window), so its higher CAGR is not a choice",
     keep_baseline="Recommended parameters: keep the baseline run {run}'s (CAGR {cagr}, MaxDD "
     "{dd}): the Top 1's CAGR is below it and the baseline meets the constraints",
     caveats="Caveats: {items}",
