@@ -132,28 +132,29 @@ def test_custom_objective_direction_and_infeasible_constraints(market_client, se
 
 
 def test_failing_backtest_marks_its_trial_failed_and_the_sweep_completes(
-    market_client, seeded, engine
+    market_client, seeded, engine, market_settings
 ):
     from sqlalchemy import text
 
-    with engine.begin() as conn:  # a baseline parameter the engine refuses
+    # A scores file every request check accepts (it exists, inside an allowed root) whose
+    # symbol the market lacks: only the engine, running the trial, finds that out.
+    market_settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+    scores = market_settings.artifacts_dir / "unknown-symbol-scores.csv"
+    scores.write_text("date,symbol,score\n2019-12-31,ZZZZ,1.0\n")
+    with engine.begin() as conn:
         conn.execute(
-            text("UPDATE backtest_runs SET params = :p WHERE id = 615"),
-            {
-                "p": '{"pipeline_train_job_id": 120, "algorithm_parameters": '
-                '{"strategy": "ml_score_vol_target", "max_exposure": 0.7, "vol_target": 0.05,'
-                ' "max_weight": 0.035, "backtest_start": "2020-01-02",'
-                ' "backtest_end": "2021-12-31", "bogus_knob": 1}}'
-            },
+            text("UPDATE ml_train_jobs SET scores_path = :p WHERE id = 120"), {"p": str(scores)}
         )
     body = dict(SEED_BODY, search={"grid": {"max_exposure": [0.5]}})
-    sweep = market_client.post("/api/optimizations", json=body).json()
+    created = market_client.post("/api/optimizations", json=body)
+    assert created.status_code == 201, created.text
+    sweep = created.json()
     done = wait_for(market_client, sweep["id"])
     assert done["status"] == "completed"
     assert done["counts"]["failed"] == 1
     top = market_client.get(f"/api/optimizations/{sweep['id']}/top").json()
     assert top["items"] == []
-    assert "bogus_knob" in top["failed"][0]["error"]
+    assert "ZZZZ" in top["failed"][0]["error"]
 
 
 @pytest.mark.parametrize(
