@@ -201,7 +201,7 @@ def print_top(console, top: SweepTop, synthetic: bool) -> None:
     param_names = list(dict.fromkeys(name for item in top.items for name in item.params))
     table = Table(title=title)
     for column in ("rank", "run", "same as", "CAGR", "MaxDD", "Sharpe", "ok", *param_names):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for item in top.items:
         table.add_row(
             str(item.rank),
