@@ -70,6 +70,13 @@ def get_json(url: str) -> dict:
     return response.json()
 
 
+def wait_for_status(fetch, statuses: set[str], timeout: float, what: str) -> dict:
+    """Call ``fetch()`` (one GET of a run, train job or sweep) until its ``status`` is in
+    ``statuses`` and return that body; errors while a server or database restarts count as
+    not yet (:func:`cluster.wait_for`)."""
+    return wait_for(lambda: (body := fetch())["status"] in statuses and body, timeout, what)
+
+
 @pytest.mark.parametrize("broker", sorted(BROKERS))
 def test_server_killed_mid_sweep_adopts_the_tasks_on_celery_workers(
     engine, seeded, market_settings, database_url, tmp_path, broker
@@ -107,11 +114,9 @@ def test_server_killed_mid_sweep_adopts_the_tasks_on_celery_workers(
         assert submitted < 30, "the kill came too late to test a restart"
         time.sleep(1.0)  # the workers finish what they hold while no server listens
         server = start_server(env, port, tmp_path / "server.log")
-        body = wait_for(
-            lambda: (
-                (b := get_json(f"{base}/api/optimizations/{sweep_id}"))["status"] == "completed"
-                and b
-            ),
+        body = wait_for_status(
+            lambda: get_json(f"{base}/api/optimizations/{sweep_id}"),
+            {"completed"},
             180,
             "the sweep",
         )
@@ -167,20 +172,15 @@ def test_pool_process_killed_mid_task_runs_the_job_again(
         time.sleep(0.5)  # inside its computation (it takes seconds)
         children = wait_for(lambda: pool_processes(server.pid), 10, "the pool processes")
         os.kill(children[0], signal.SIGKILL)
-        job = wait_for(
-            lambda: (
-                (j := get_json(f"{base}/api/ml/train-jobs/{job_id}"))["status"]
-                in {"completed", "failed"}
-                and j
-            ),
+        job = wait_for_status(
+            lambda: get_json(f"{base}/api/ml/train-jobs/{job_id}"),
+            {"completed", "failed"},
             120,
             "the train job",
         )
-        body = wait_for(
-            lambda: (
-                (b := get_json(f"{base}/api/optimizations/{sweep_id}"))["status"] == "completed"
-                and b
-            ),
+        body = wait_for_status(
+            lambda: get_json(f"{base}/api/optimizations/{sweep_id}"),
+            {"completed"},
             120,
             "the sweep",
         )
@@ -231,20 +231,15 @@ def test_a_job_that_keeps_killing_its_pool_process_fails_and_only_it(
             time.sleep(0.3)
             children = wait_for(lambda: pool_processes(server.pid), 10, "the pool processes")
             os.kill(children[0], signal.SIGKILL)
-        job = wait_for(
-            lambda: (
-                (j := get_json(f"{base}/api/ml/train-jobs/{job_id}"))["status"]
-                in {"completed", "failed"}
-                and j
-            ),
+        job = wait_for_status(
+            lambda: get_json(f"{base}/api/ml/train-jobs/{job_id}"),
+            {"completed", "failed"},
             60,
             "the train job",
         )
-        body = wait_for(
-            lambda: (
-                (b := get_json(f"{base}/api/optimizations/{sweep_id}"))["status"] == "completed"
-                and b
-            ),
+        body = wait_for_status(
+            lambda: get_json(f"{base}/api/optimizations/{sweep_id}"),
+            {"completed"},
             120,
             "the sweep",
         )
@@ -291,21 +286,15 @@ def test_postgres_restart_mid_sweep_loses_nothing(market_settings, small_market_
                     lambda n=at_least: completed(client, sweep_id) >= n, 120, f"{at_least} done"
                 )
                 postgres.restart()
-            body = wait_for(
-                lambda: (
-                    (b := client.get(f"/api/optimizations/{sweep_id}").json())["status"]
-                    == "completed"
-                    and b
-                ),
+            body = wait_for_status(
+                lambda: client.get(f"/api/optimizations/{sweep_id}").json(),
+                {"completed"},
                 180,
                 "the sweep",
             )
-            job = wait_for(
-                lambda: (
-                    (j := client.get(f"/api/ml/train-jobs/{job_id}").json())["status"]
-                    in {"completed", "failed"}
-                    and j
-                ),
+            job = wait_for_status(
+                lambda: client.get(f"/api/ml/train-jobs/{job_id}").json(),
+                {"completed", "failed"},
                 120,
                 "the train job",
             )
