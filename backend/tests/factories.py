@@ -40,6 +40,21 @@ SEED_BODY: dict[str, Any] = {
     "overrides": {"risk_off_symbols": "VGSH,IEF,GLD,TLT"},
     "max_inflight": 4,
 }
+# The same request as `stocklean optimize` arguments (without --max-inflight, which some CLI
+# tests vary).
+SEED_OPTIMIZE_ARGS: list[str] = [
+    "optimize",
+    "--baseline-run",
+    "615",
+    "--train-job",
+    "120",
+    "--start",
+    "2020-01-02",
+    "--end",
+    "2021-12-31",
+    "--risk-off",
+    "VGSH,IEF,GLD,TLT",
+]
 
 
 def make_project(

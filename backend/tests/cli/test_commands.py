@@ -5,41 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from factories import SEED_OPTIMIZE_ARGS
 
 from app.cli import main
-from app.config import get_settings
 
-
-@pytest.fixture
-def cli_env(monkeypatch, market_settings, database_url):
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "DATA_DIR": market_settings.data_dir,
-        "ARTIFACTS_DIR": market_settings.artifacts_dir,
-        "REPORTS_DIR": market_settings.reports_dir,
-        "WORKER_MODE": "thread",
-        "WORKER_CONCURRENCY": "2",
-        "DISPATCHER_POLL_SECONDS": "0.05",
-    }.items():
-        monkeypatch.setenv(f"STOCKLEAN_{name}", str(value))
-    get_settings.cache_clear()
-    yield market_settings
-    get_settings.cache_clear()
-
-
-SEED_ARGS = [
-    "optimize",
-    "--baseline-run",
-    "615",
-    "--train-job",
-    "120",
-    "--start",
-    "2020-01-02",
-    "--end",
-    "2021-12-31",
-    "--risk-off",
-    "VGSH,IEF,GLD,TLT",
-]
+SEED_ARGS = SEED_OPTIMIZE_ARGS
 
 
 def test_dry_run_prints_the_30_requests_and_stores_nothing(cli_env, seeded, capsys, engine):
