@@ -27,6 +27,13 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS_DIR = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
+# The browser tests' skip rule, one for every module: CI (.ci/run) installs chromium and sets
+# STOCKLEAN_REQUIRE_SERVICES, so there a missing browser is a failure, not a skip.
+requires_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("STOCKLEAN_REQUIRE_SERVICES"),
+    reason=f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)",
+)
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -4,13 +4,11 @@ words."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; CI installs it (.ci/run)
+from browser.conftest import requires_chromium
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright Python package is not installed"
@@ -20,12 +18,7 @@ expect = playwright_api.expect
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        # CI (.ci/run) installs chromium and sets STOCKLEAN_REQUIRE_SERVICES: there a missing
-        # browser is a failure, not a skip.
-        not CHROMIUM.exists() and not os.environ.get("STOCKLEAN_REQUIRE_SERVICES"),
-        reason=f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)",
-    ),
+    requires_chromium,
 ]
 
 SWEEP_FORM = {

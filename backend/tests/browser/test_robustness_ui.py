@@ -5,15 +5,11 @@ against the served document."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import httpx
 import pytest
+from browser.conftest import requires_chromium
 from factories import SEED_BODY
 from polling import wait_until_final
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright Python package is not installed"
@@ -23,10 +19,7 @@ expect = playwright_api.expect
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(240),
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("STOCKLEAN_REQUIRE_SERVICES"),
-        reason=f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)",
-    ),
+    requires_chromium,
 ]
 
 

@@ -4,14 +4,11 @@ errors shown in words beside the field they name, nothing stored."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import httpx
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
+from browser.conftest import requires_chromium
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright Python package is not installed"
@@ -21,10 +18,7 @@ expect = playwright_api.expect
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("STOCKLEAN_REQUIRE_SERVICES"),
-        reason=f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)",
-    ),
+    requires_chromium,
 ]
 
 BASICS = {
