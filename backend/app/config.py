@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # The queue the server sends to and `stocklean worker` consumes by default.
     celery_queue: str = "stocklean"
     # A Celery worker renews the lease of every task it holds every lease/3 seconds; the
-    # server re-sends a run whose lease ran out (its worker died). See app.workers.leases.
+    # server re-sends a run whose lease ran out (its worker died). See app.workers.heartbeat
+    # and app.services.run_tasks.
     worker_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     # A run whose worker died is started again up to this many times in all, then failed.
     max_attempts: int = Field(default=3, ge=1, le=100)

@@ -59,7 +59,7 @@ class BacktestRun(Base):
     # Which worker holds the run while it is running (host:pid), for diagnosis.
     worker: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # The task executing the current attempt (see app.workers.leases): its id, when it was
+    # The task executing the current attempt (see app.services.run_tasks): its id, when it was
     # handed to the executor, and the last heartbeat of the worker holding it.
     task_id: Mapped[str | None] = mapped_column(String(64), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp())
