@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +36,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
 sys.path.insert(0, str(HERE))
 
-from bench_optimization import free_port, machine, run_sweep  # noqa: E402
+from bench_optimization import bench_market, free_port, machine, run_sweep  # noqa: E402
 
 BROKERS = {
     "redis": ("redis://127.0.0.1:6379/11", ("127.0.0.1", 6379)),
@@ -228,15 +227,7 @@ def main() -> None:
     parser.add_argument("--skip-death", action="store_true")
     args = parser.parse_args()
 
-    from app.engine.store import write_parquet_store
-    from app.engine.synth import generate_synthetic_market, momentum_scores
-
-    workdir = Path(tempfile.mkdtemp(prefix="stocklean-bench-cluster-"))
-    data_dir = workdir / "data"
-    market = generate_synthetic_market(seed=7, n_stocks=500)
-    write_parquet_store(market, data_dir)
-    scores = workdir / "scores.csv"
-    momentum_scores(market).to_csv(scores, index=False)
+    workdir, data_dir, scores = bench_market("stocklean-bench-cluster-")
 
     rows: list[str] = []
     if not args.skip_sweeps:

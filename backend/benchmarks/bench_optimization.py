@@ -137,6 +137,22 @@ def run_sweep(
     }
 
 
+def bench_market(prefix: str) -> tuple[Path, Path, Path]:
+    """A scratch directory holding the SYNTHETIC 500-stock demo market as a Parquet store and
+    its momentum proxy scores (in place of a trained train job); returns (workdir, data dir,
+    scores file)."""
+    from app.engine.store import write_parquet_store
+    from app.engine.synth import generate_synthetic_market, momentum_scores
+
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    data_dir = workdir / "data"
+    market = generate_synthetic_market(seed=7, n_stocks=500)
+    write_parquet_store(market, data_dir)
+    scores = workdir / "scores.csv"
+    momentum_scores(market).to_csv(scores, index=False)
+    return workdir, data_dir, scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
@@ -147,15 +163,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    from app.engine.store import write_parquet_store
-    from app.engine.synth import generate_synthetic_market, momentum_scores
-
-    workdir = Path(tempfile.mkdtemp(prefix="stocklean-bench-"))
-    data_dir = workdir / "data"
-    market = generate_synthetic_market(seed=7, n_stocks=500)
-    write_parquet_store(market, data_dir)
-    scores = workdir / "scores.csv"
-    momentum_scores(market).to_csv(scores, index=False)
+    workdir, data_dir, scores = bench_market("stocklean-bench-")
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
