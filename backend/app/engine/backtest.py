@@ -138,14 +138,15 @@ def run_backtest(
     raw = settings.data_normalization == "raw"
     if raw and (data.raw_open is None or data.raw_close is None):
         raise BacktestInputError("data_normalization raw needs raw prices, which this data lacks")
-    open_source = data.raw_open if raw else data.open
-    close_source = data.raw_close if raw else data.close
     sessions = data.sessions[rows]
     output = simulate(
         sessions=sessions,
         symbols=symbols,
-        open_price=open_source[rows][:, columns],
-        close_price=close_source[rows][:, columns],
+        open_price=data.raw_open if raw else data.open,
+        close_price=data.raw_close if raw else data.close,
+        mark_price=data.marks(raw),
+        columns=columns,
+        first_row=first,
         decision_rows=schedule.decision_rows - first,
         target_weights=schedule.weights,
         decision_modes=schedule.modes,
@@ -153,10 +154,8 @@ def run_backtest(
         last_rows=delisting_rows(data, columns, first, last),
         initial_cash=params["initial_cash"],
         settings=settings,
-        dividends=data.dividends[rows][:, columns] if raw and data.dividends is not None else None,
-        split_ratio=data.split_factor[rows][:, columns]
-        if raw and data.split_factor is not None
-        else None,
+        dividends=data.dividends if raw else None,
+        split_ratio=data.split_factor if raw else None,
     )
     statistics, metrics = build_statistics(
         start_date=pd.Timestamp(start_date),

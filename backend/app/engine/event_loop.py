@@ -161,11 +161,11 @@ def _fill(
 
 
 @njit(cache=True)
-def _portfolio_value(cash, shares, mark, row, scratch):
+def _portfolio_value(cash, shares, mark, row, columns, scratch):
     """cash + sum(shares * mark[row]) in pairwise order."""
     n_assets = shares.size
     for a in range(n_assets):
-        scratch[a] = shares[a] * mark[row, a]
+        scratch[a] = shares[a] * mark[row, columns[a]]
     return cash + pairwise_sum(scratch, 0, n_assets)
 
 
@@ -173,6 +173,8 @@ def _portfolio_value(cash, shares, mark, row, scratch):
 def _decide(
     decision,
     row,
+    panel_row,
+    columns,
     held_now,
     out_assets,
     out_quantity,
@@ -217,10 +219,10 @@ def _decide(
     if n == 0:
         return 0
     for k in range(n):
-        if not _valid(close[row, needed[k]]):
+        if not _valid(close[panel_row, columns[needed[k]]]):
             error[0], error[1], error[2] = BAD_DECISION_PRICE, row, needed[k]
             return -1
-    portfolio_value = _portfolio_value(money[0], shares, mark, row, scratch[0])
+    portfolio_value = _portfolio_value(money[0], shares, mark, panel_row, columns, scratch[0])
     if portfolio_value < 0:
         error[0], error[1] = NEGATIVE_PORTFOLIO, row
         return -1
@@ -230,7 +232,7 @@ def _decide(
         quantity = set_holdings_quantity(
             weights[decision, a],
             held_now[a],
-            close[row, a],
+            close[panel_row, columns[a]],
             portfolio_value,
             leverage[a],
             fractional,
@@ -251,18 +253,19 @@ def _decide(
     # lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
     absolute = scratch[1]
     for k in range(placed):
-        absolute[k] = abs(out_quantity[k] * close[row, out_assets[k]])
+        absolute[k] = abs(out_quantity[k] * close[panel_row, columns[out_assets[k]]])
     value = pairwise_sum(absolute, 0, placed)
     used = scratch[0]
     for a in range(n_assets):
-        used[a] = abs(shares[a]) * (mark[row, a] / leverage[a])
+        used[a] = abs(shares[a]) * (mark[panel_row, columns[a]] / leverage[a])
     margin_left = portfolio_value - pairwise_sum(used, 0, n_assets)
     fee_rate = 0.005 + fee_bps / 10000.0
     if value / lowest_leverage + placed + fee_rate * value <= margin_left:
         return placed
     valid = 0
     for k in range(placed):
-        a, quantity, price = out_assets[k], out_quantity[k], close[row, out_assets[k]]
+        a, quantity = out_assets[k], out_quantity[k]
+        price = close[panel_row, columns[a]]
         held = held_now[a]
         added_margin = max(abs(held + quantity) - abs(held), 0.0) * price
         added_margin /= leverage[a]
@@ -287,6 +290,9 @@ def run_events(
     open_price,
     close_price,
     mark,
+    columns,
+    first_row,
+    n_sessions,
     leverage,
     last_rows,
     dividends,
@@ -295,18 +301,23 @@ def run_events(
     fill_next_open,
     settings,
 ):
-    """Run the schedule over ``event_rows``; see :func:`app.engine.simulator.simulate`.
+    """Run the schedule over the window's ``event_rows``; see
+    :func:`app.engine.simulator.simulate`.
 
-    ``decision_order``: the decisions sorted by row, stable. ``dividends``/``split_ratio``:
-    empty (0 rows) when the run has none. ``settings``: (fractional shares, free portfolio
-    percentage, minimum order margin percentage, fee model code, fee bps).
+    Prices, ``mark`` (the last known close) and ``dividends``/``split_ratio`` are panels
+    read at (first_row + window row, columns[asset]); the last two have 0 rows when the run
+    has none. ``decision_order``: the decisions sorted by row, stable. ``settings``:
+    (fractional shares, free portfolio percentage, minimum order margin percentage, fee model
+    code, fee bps).
 
-    Returns (shares after each event, cash after each event, traded value per session,
-    fills (asset, quantity, price, fee), fill rows (decision row, fill row), closing P&Ls,
-    (cash, total fees), (fills, closing P&Ls, orders submitted), error record)."""
+    Returns (shares after each event, cash after each event, equity at each session's close,
+    traded value per session, fills (asset, quantity, price, fee), fill rows (decision row,
+    fill row), closing P&Ls, (cash, total fees), (fills, closing P&Ls, orders submitted),
+    error record). equity[t] = cash[t] + sum over held assets, in column order, of
+    shares * mark."""
     fractional = settings[0]
     fee_model, fee_bps = settings[3], settings[4]
-    n_sessions, n_assets = close_price.shape
+    n_assets = columns.size
     n_events = event_rows.size
     has_dividends = dividends.shape[0] > 0
     has_splits = split_ratio.shape[0] > 0
@@ -320,6 +331,8 @@ def run_events(
     pnl = np.empty(capacity)
     snapshot_shares = np.empty((n_events, n_assets))
     snapshot_cash = np.empty(n_events)
+    equity = np.empty(n_sessions)
+    held_assets = np.empty(n_assets, dtype=np.int64)
     traded_value = np.zeros(n_sessions)
     shares = np.zeros(n_assets)
     average = np.zeros(n_assets)
@@ -343,18 +356,20 @@ def run_events(
 
     for event_index in range(n_events):
         row = event_rows[event_index]
+        panel_row = first_row + row
         if has_splits:
-            ratio = split_ratio[row]
+            ratio = split_ratio[panel_row]
             n_split = 0
             for a in range(n_assets):
-                if ratio[a] != 1.0 and shares[a] != 0:
-                    new_shares = shares[a] * ratio[a]
+                c = columns[a]
+                if ratio[c] != 1.0 and shares[a] != 0:
+                    new_shares = shares[a] * ratio[c]
                     if not fractional:
                         # LEAN truncates toward zero and pays the fraction in cash at the
                         # split-adjusted reference price: the last close / the ratio.
                         whole = np.trunc(new_shares)
-                        reference = mark[row - 1, a] if row > 0 else open_price[row, a]
-                        scratch[0, n_split] = (new_shares - whole) * (reference / ratio[a])
+                        reference = mark[panel_row - 1, c] if row > 0 else open_price[panel_row, c]
+                        scratch[0, n_split] = (new_shares - whole) * (reference / ratio[c])
                         n_split += 1
                         new_shares = whole
                     average[a] *= 0.0 if new_shares == 0 else shares[a] / new_shares
@@ -364,7 +379,7 @@ def run_events(
             kept = 0
             for k in range(n_pending):
                 a = pending_assets[k]
-                quantity = pending_quantity[k] * ratio[a]
+                quantity = pending_quantity[k] * ratio[columns[a]]
                 if not fractional:
                     quantity = np.trunc(quantity)
                 if quantity != 0:
@@ -374,11 +389,11 @@ def run_events(
             n_pending = kept
         if has_dividends:
             for a in range(n_assets):
-                scratch[0, a] = shares[a] * dividends[row, a]
+                scratch[0, a] = shares[a] * dividends[panel_row, columns[a]]
             money[0] += pairwise_sum(scratch[0], 0, n_assets)
         if n_pending:
             for k in range(n_pending):
-                price = open_price[row, pending_assets[k]]
+                price = open_price[panel_row, columns[pending_assets[k]]]
                 if not _valid(price):
                     error[0], error[1], error[2] = BAD_FILL_PRICE, row, pending_assets[k]
                     return _stopped(error)
@@ -421,6 +436,8 @@ def run_events(
             n_orders = _decide(
                 decision_order[first],
                 row,
+                panel_row,
+                columns,
                 shares,
                 order_assets,
                 order_quantity,
@@ -446,6 +463,8 @@ def run_events(
                 n = _decide(
                     decision_order[d],
                     row,
+                    panel_row,
+                    columns,
                     held_now,
                     order_assets,
                     order_quantity,
@@ -501,7 +520,7 @@ def run_events(
                         growing_at += 1
             if not fill_next_open:
                 for k in range(n_orders):
-                    order_price[k] = close_price[row, order_assets[k]]
+                    order_price[k] = close_price[panel_row, columns[order_assets[k]]]
                 _fill(
                     order_assets,
                     order_quantity,
@@ -529,7 +548,7 @@ def run_events(
                 if last_rows[a] == row and shares[a] != 0:
                     order_assets[n_ending] = a
                     order_quantity[n_ending] = -shares[a]
-                    order_price[n_ending] = close_price[row, a]
+                    order_price[n_ending] = close_price[panel_row, columns[a]]
                     n_ending += 1
             counts[2] += n_ending
             _fill(
@@ -556,10 +575,24 @@ def run_events(
                     alive[a] = False
         snapshot_shares[event_index] = shares
         snapshot_cash[event_index] = money[0]
+        # Equity at each close until the next event: the holdings are fixed, the marks move.
+        n_held = 0
+        for a in range(n_assets):
+            if shares[a] != 0:
+                held_assets[n_held] = a
+                n_held += 1
+        segment_end = event_rows[event_index + 1] if event_index + 1 < n_events else n_sessions
+        for session in range(row, segment_end):
+            marked = 0.0
+            for k in range(n_held):
+                a = held_assets[k]
+                marked += shares[a] * mark[first_row + session, columns[a]]
+            equity[session] = money[0] + marked
 
     return (
         snapshot_shares,
         snapshot_cash,
+        equity,
         traded_value,
         fills[: counts[0]],
         fill_rows[: counts[0]],
@@ -572,9 +605,9 @@ def run_events(
 
 @njit(cache=True)
 def _stopped(error):
-    empty = np.empty((0, 0))
     return (
-        empty,
+        np.empty((0, 0)),
+        np.empty(0),
         np.empty(0),
         np.empty(0),
         np.empty((0, 4)),

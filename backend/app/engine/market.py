@@ -9,6 +9,12 @@ import numpy as np
 import pandas as pd
 
 
+def forward_filled(price: np.ndarray) -> np.ndarray:
+    """Each column's last non-NaN value up to each row (0 before its first value)."""
+    frame = pd.DataFrame(price).ffill().fillna(0.0)
+    return np.ascontiguousarray(frame.to_numpy())
+
+
 @dataclass(frozen=True, eq=False)
 class MarketData:
     """Daily bars as dense ``(n_sessions, n_symbols)`` float64 arrays.
@@ -50,6 +56,7 @@ class MarketData:
             if array.shape != shape:
                 raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
         object.__setattr__(self, "_column", {symbol: i for i, symbol in enumerate(self.symbols)})
+        object.__setattr__(self, "_marks", {})
 
     def column(self, symbol: str) -> int:
         """Column index of ``symbol``; KeyError if it is not in the panel."""
@@ -61,6 +68,15 @@ class MarketData:
     @property
     def synthetic(self) -> bool:
         return bool(self.provenance.get("synthetic", False))
+
+    def marks(self, raw: bool = False) -> np.ndarray:
+        """The (raw or adjusted) closes forward-filled down each column, 0 before a symbol's
+        first close: the price a holding is marked at. Computed once per panel, as every
+        backtest on it needs it."""
+        if raw not in self._marks:  # type: ignore[attr-defined]
+            close = self.raw_close if raw else self.close
+            self._marks[raw] = forward_filled(close) if np.isnan(close).any() else close  # type: ignore[attr-defined]
+        return self._marks[raw]  # type: ignore[attr-defined]
 
     def close_frame(self) -> pd.DataFrame:
         """Adjusted closes as a DataFrame (sessions x symbols)."""

@@ -33,6 +33,7 @@ from app.engine.event_loop import (
     NEGATIVE_PORTFOLIO,
     run_events,
 )
+from app.engine.market import forward_filled
 from app.engine.orders import DEFAULT_LEVERAGE, ExecutionSettings
 
 FILL_MODELS = ("next_open", "close")
@@ -52,12 +53,6 @@ __all__ = [
 def valid_prices(price: np.ndarray) -> np.ndarray:
     """True where a price can be traded or sized on: finite and > 0."""
     return np.isfinite(price) & (price > 0)
-
-
-def forward_filled(price: np.ndarray) -> np.ndarray:
-    """Each column's last non-NaN value up to each row (0 before its first value)."""
-    frame = pd.DataFrame(price).ffill().fillna(0.0)
-    return frame.to_numpy()
 
 
 def orders_frame(
@@ -86,13 +81,25 @@ def orders_frame(
 @dataclass
 class SimulationOutput:
     equity: np.ndarray  # (n_sessions,) at each session close
-    holdings: np.ndarray  # (n_sessions, n_assets) shares after the close
-    cash: np.ndarray  # (n_sessions,)
     orders: pd.DataFrame  # one row per fill
     realized_pnl: np.ndarray  # per reducing fill, in fill order: P&L less twice its fee
     traded_value: np.ndarray  # (n_sessions,) absolute value filled each session
     total_fees: float
     order_count: int  # orders submitted, the invalid ones included
+    # Shares and cash after each event session, and how many sessions each holds for.
+    event_shares: np.ndarray
+    event_cash: np.ndarray
+    event_lengths: np.ndarray
+
+    @property
+    def holdings(self) -> np.ndarray:
+        """(n_sessions, n_assets) shares after each session's close."""
+        return np.repeat(self.event_shares, self.event_lengths, axis=0)
+
+    @property
+    def cash(self) -> np.ndarray:
+        """(n_sessions,) cash after each session's close."""
+        return np.repeat(self.event_cash, self.event_lengths)
 
 
 def simulate(
@@ -110,16 +117,35 @@ def simulate(
     decision_modes: np.ndarray | None = None,
     leverage: np.ndarray | None = None,
     last_rows: np.ndarray | None = None,
+    columns: np.ndarray | None = None,
+    first_row: int = 0,
+    mark_price: np.ndarray | None = None,
 ) -> SimulationOutput:
-    """Run a target schedule over a window of ``sessions`` (arrays ``(n_sessions, n_assets)``
-    for the traded assets only, prices in the run's normalization). ``decision_rows[k]`` is
-    the row whose close decides ``target_weights[k]`` (mode ``decision_modes[k]``, default
+    """Run a target schedule over a window of ``sessions``. ``decision_rows[k]`` is the
+    window row whose close decides ``target_weights[k]`` (mode ``decision_modes[k]``, default
     DECIDE_ALWAYS); ``leverage`` per asset (default 2); ``last_rows[a]`` the row of asset a's
     last bar when its data ends inside the window (delisting), else ``n_sessions``.
 
-    equity[t] = cash[t] + holdings[t] . mark[t], mark = last known close."""
-    n_sessions, n_assets = close_price.shape
-    mark = forward_filled(close_price) if np.isnan(close_price).any() else close_price
+    Prices (in the run's normalization), ``dividends`` and ``split_ratio`` are either arrays
+    ``(n_sessions, n_assets)`` for the traded assets only, or, with ``columns``, a market's
+    whole panels read at rows ``first_row + t`` and the traded assets' ``columns`` (no copy);
+    ``mark_price`` is then the panel's closes forward-filled (0 before a first close), which
+    a market keeps (:meth:`app.engine.market.MarketData.marks`).
+
+    equity[t] = cash[t] + sum over held assets, in column order, of shares * mark[t],
+    mark = last known close."""
+    n_sessions = len(sessions)
+    if columns is None:
+        n_assets = close_price.shape[1]
+        columns = np.arange(n_assets, dtype=np.int64)
+        window = slice(0, n_sessions)
+        mark_price = forward_filled(close_price) if np.isnan(close_price).any() else close_price
+    else:
+        columns = np.asarray(columns, dtype=np.int64)
+        n_assets = columns.size
+        window = slice(first_row, first_row + n_sessions)
+        if mark_price is None:
+            mark_price = forward_filled(close_price)
     decision_rows = np.asarray(decision_rows, dtype=np.int64)
     modes = (
         np.zeros(len(decision_rows), dtype=np.int64)
@@ -143,14 +169,14 @@ def simulate(
     event[decision_rows] = True
     if fill_next_open:
         event[decision_rows[decision_rows + 1 < n_sessions] + 1] = True
-    no_rows = np.zeros((0, n_assets))
-    if dividends is not None and np.any(dividends):
-        event |= np.any(dividends != 0, axis=1)
+    no_rows = np.zeros((0, 0))
+    if dividends is not None and np.any(paid := dividends[window][:, columns] != 0):
+        event |= np.any(paid, axis=1)
         dividends = np.ascontiguousarray(dividends, dtype=np.float64)
     else:
         dividends = no_rows
-    if split_ratio is not None and np.any(split_ratio != 1.0):
-        event |= np.any(split_ratio != 1.0, axis=1)
+    if split_ratio is not None and np.any(splits := split_ratio[window][:, columns] != 1.0):
+        event |= np.any(splits, axis=1)
         split_ratio = np.ascontiguousarray(split_ratio, dtype=np.float64)
     else:
         split_ratio = no_rows
@@ -158,8 +184,9 @@ def simulate(
     event_rows = np.nonzero(event)[0]
 
     (
-        snapshot_shares,
-        snapshot_cash,
+        event_shares,
+        event_cash,
+        equity,
         traded_value,
         fills,
         fill_rows,
@@ -175,7 +202,10 @@ def simulate(
         modes,
         np.ascontiguousarray(open_price, dtype=np.float64),
         np.ascontiguousarray(close_price, dtype=np.float64),
-        np.ascontiguousarray(mark, dtype=np.float64),
+        np.ascontiguousarray(mark_price, dtype=np.float64),
+        columns,
+        window.start,
+        n_sessions,
         leverage,
         last_rows,
         dividends,
@@ -201,20 +231,14 @@ def simulate(
         raise BacktestInputError(
             f"no valid fill price for {symbols[asset]} on {sessions[row].date()}"
         )
-
-    segment_lengths = np.diff(np.append(event_rows, n_sessions))
-    holdings = np.repeat(snapshot_shares, segment_lengths, axis=0)
-    cash_series = np.repeat(snapshot_cash, segment_lengths)
-    # The products are summed as before the loop was compiled, on ``mark`` as the caller's
-    # layout gave it: einsum's summation order depends on the strides.
-    equity = cash_series + np.einsum("ij,ij->i", holdings, mark)
     return SimulationOutput(
         equity=equity,
-        holdings=holdings,
-        cash=cash_series,
         orders=orders_frame(fills, fill_rows, sessions, symbols),
         realized_pnl=realized_pnl,
         traded_value=traded_value,
         total_fees=float(money[1]),
         order_count=int(counts[2]),
+        event_shares=event_shares,
+        event_cash=event_cash,
+        event_lengths=np.diff(np.append(event_rows, n_sessions)),
     )
