@@ -3,281 +3,23 @@
 It walks the sessions where something happens (a decision, a fill, a split, a dividend, a
 delisting) and there only the assets involved, in LEAN's order: splits, dividends, the fills
 of orders placed at the previous close, the decisions of this close, delistings. Sums over
-assets are :func:`pairwise_sum`, numpy's own summation order for ``ndarray.sum()``, so the
-compiled loop gives the bit-identical floats of the numpy code it replaced; a portfolio's
-value is the pairwise sum of its positions' values, the same on every CPU (a BLAS dot product
-depends on the CPU's vector kernel)."""
+assets follow numpy's own order (:func:`app.engine.pairwise.pairwise_sum`), so the compiled
+loop gives the bit-identical floats of the numpy code it replaced; a portfolio's value is the
+pairwise sum of its positions' values, the same on every CPU (a BLAS dot product, used
+before, depends on the CPU's vector kernel)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
 
-from app.engine.orders import apply_fill, order_fee, set_holdings_quantity
-
-# How a decision applies: every time, only while nothing is held (LEAN's
-# ``if not Portfolio.Invested``), or only for the assets not held yet.
-DECIDE_ALWAYS, DECIDE_WHEN_FLAT, DECIDE_UNHELD = 0, 1, 2
-# Why a run stopped (the first field of the loop's error record).
-NO_ERROR, BAD_DECISION_PRICE, NEGATIVE_PORTFOLIO, BAD_FILL_PRICE = 0, 1, 2, 3
-# numpy's pairwise summation: blocks of up to 128 summed with 8 accumulators.
-_PAIRWISE_BLOCK = 128
-
-
-@njit(cache=True)
-def _block_sum(values: np.ndarray, start: int, n: int) -> float:
-    if n < 8:
-        total = 0.0
-        for k in range(start, start + n):
-            total += values[k]
-        return total
-    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
-    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
-    k = start + 8
-    blocks_end = start + n - n % 8
-    while k < blocks_end:
-        r0 += values[k]
-        r1 += values[k + 1]
-        r2 += values[k + 2]
-        r3 += values[k + 3]
-        r4 += values[k + 4]
-        r5 += values[k + 5]
-        r6 += values[k + 6]
-        r7 += values[k + 7]
-        k += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while k < start + n:
-        total += values[k]
-        k += 1
-    return total
-
-
-@njit(cache=True)
-def pairwise_sum(values: np.ndarray, start: int, n: int) -> float:
-    """sum(values[start:start + n]) in numpy's order (``pairwise_sum`` in numpy's
-    ``loops_utils``): under 8 terms left to right; up to 128 in 8 interleaved partial sums
-    combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)) plus the rest left to
-    right; above that sum(first half) + sum(second half), the half a multiple of 8."""
-    if n <= _PAIRWISE_BLOCK:
-        return _block_sum(values, start, n)
-    # numpy recurses into the halves; numba's on-disk cache cannot hold a recursive function
-    # (a cached one crashed when loaded), so the halves are walked with a stack of segments.
-    segment_start = np.empty(64, dtype=np.int64)
-    segment_size = np.empty(64, dtype=np.int64)
-    left_sum = np.empty(64)
-    right_pending = np.zeros(64, dtype=np.bool_)
-    depth = 0
-    segment_start[0], segment_size[0] = start, n
-    while True:
-        size = segment_size[depth]
-        if size > _PAIRWISE_BLOCK:
-            right_pending[depth] = True
-            half = size // 2
-            half -= half % 8
-            segment_start[depth + 1], segment_size[depth + 1] = segment_start[depth], half
-            depth += 1
-            continue
-        total = _block_sum(values, segment_start[depth], size)
-        # Climb: a finished first half starts its sibling; a finished second half is added to
-        # its first half's sum.
-        while depth > 0:
-            depth -= 1
-            if right_pending[depth]:
-                right_pending[depth] = False
-                left_sum[depth] = total
-                half = segment_size[depth] // 2
-                half -= half % 8
-                segment_start[depth + 1] = segment_start[depth] + half
-                segment_size[depth + 1] = segment_size[depth] - half
-                depth += 1
-                break
-            total = left_sum[depth] + total
-        if depth == 0:
-            return total
-
-
-@njit(cache=True)
-def _valid(price: float) -> bool:
-    return math.isfinite(price) and price > 0
-
-
-class _Ledger:
-    """Field names of the loop's state arrays, for the reader (numba takes plain arrays)."""
-
-    # money[0] cash, money[1] total fees; counts[0] fills, counts[1] closing P&Ls,
-    # counts[2] orders submitted.
-
-
-@njit(cache=True)
-def _fill(
-    assets,
-    quantity,
-    price,
-    n,
-    row,
-    decided,
-    shares,
-    average,
-    money,
-    counts,
-    fee_model,
-    fee_bps,
-    traded_value,
-    fills,
-    fill_rows,
-    pnl,
-    scratch,
-):
-    """Fill ``n`` orders at ``price`` in the given order; book cash, fees, traded value, each
-    fill (fills: asset, quantity, price, fee; fill_rows: decision row, fill row) and each
-    reducing fill's P&L less twice its fee (LEAN's trade record)."""
-    if n == 0:
-        return
-    value, fee, absolute = scratch[0], scratch[1], scratch[2]
-    charges_fees = fee_model != 0
-    for k in range(n):
-        a = assets[k]
-        value[k] = quantity[k] * price[k]
-        absolute[k] = abs(value[k])
-        fee[k] = order_fee(quantity[k], price[k], fee_model, fee_bps) if charges_fees else 0.0
-        reducing, realized = apply_fill(shares, average, a, quantity[k], price[k])
-        if reducing:
-            pnl[counts[1]] = realized - 2.0 * fee[k] if charges_fees else realized
-            counts[1] += 1
-        f = counts[0]
-        fills[f, 0] = a
-        fills[f, 1] = quantity[k]
-        fills[f, 2] = price[k]
-        fills[f, 3] = fee[k]
-        fill_rows[f, 0] = decided
-        fill_rows[f, 1] = row
-        counts[0] += 1
-    fees = pairwise_sum(fee, 0, n) if charges_fees else 0.0
-    money[0] -= pairwise_sum(value, 0, n) + fees
-    money[1] += fees
-    traded_value[row] += pairwise_sum(absolute, 0, n)
-
-
-@njit(cache=True)
-def _portfolio_value(cash, shares, mark, row, columns, scratch):
-    """cash + sum(shares * mark[row]) in pairwise order."""
-    n_assets = shares.size
-    for a in range(n_assets):
-        scratch[a] = shares[a] * mark[row, columns[a]]
-    return cash + pairwise_sum(scratch, 0, n_assets)
-
-
-@njit(cache=True)
-def _decide(
-    decision,
-    row,
-    panel_row,
-    columns,
-    held_now,
-    out_assets,
-    out_quantity,
-    weights,
-    modes,
-    close,
-    mark,
-    shares,
-    leverage,
-    lowest_leverage,
-    alive,
-    money,
-    counts,
-    settings,
-    error,
-    scratch,
-):
-    """The orders of one decision into out_assets/out_quantity (ascending assets); their
-    count, or -1 after recording an error. ``held_now``: shares plus those in orders already
-    placed at this bar."""
-    fractional, free, minimum, fee_model, fee_bps = settings
-    n_assets = shares.size
-    mode = modes[decision]
-    if mode == DECIDE_WHEN_FLAT:
-        for a in range(n_assets):
-            if held_now[a] != 0:
-                return 0
-    needed = out_assets
-    n = 0
-    for a in range(n_assets):
-        w = weights[decision, a]
-        has_target = math.isfinite(w)
-        wants_shares = has_target and w != 0
-        held_any = held_now[a] != 0
-        if mode == DECIDE_UNHELD:
-            targeted = wants_shares and not held_any
-        else:
-            targeted = wants_shares or (held_any and has_target)
-        if targeted and alive[a]:
-            needed[n] = a
-            n += 1
-    if n == 0:
-        return 0
-    for k in range(n):
-        if not _valid(close[panel_row, columns[needed[k]]]):
-            error[0], error[1], error[2] = BAD_DECISION_PRICE, row, needed[k]
-            return -1
-    portfolio_value = _portfolio_value(money[0], shares, mark, panel_row, columns, scratch[0])
-    if portfolio_value < 0:
-        error[0], error[1] = NEGATIVE_PORTFOLIO, row
-        return -1
-    placed = 0
-    for k in range(n):
-        a = needed[k]
-        quantity = set_holdings_quantity(
-            weights[decision, a],
-            held_now[a],
-            close[panel_row, columns[a]],
-            portfolio_value,
-            leverage[a],
-            fractional,
-            free,
-            minimum,
-            fee_model,
-            fee_bps,
-        )
-        if quantity != 0:
-            out_assets[placed] = a
-            out_quantity[placed] = quantity
-            placed += 1
-    counts[2] += placed
-    if placed == 0:
-        return 0
-    # LEAN's margin check: an order adding margin (value / leverage + fee) beyond what is left
-    # is invalid. The usual case is settled at once by a bound: all orders' value at the
-    # lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
-    absolute = scratch[1]
-    for k in range(placed):
-        absolute[k] = abs(out_quantity[k] * close[panel_row, columns[out_assets[k]]])
-    value = pairwise_sum(absolute, 0, placed)
-    used = scratch[0]
-    for a in range(n_assets):
-        used[a] = abs(shares[a]) * (mark[panel_row, columns[a]] / leverage[a])
-    margin_left = portfolio_value - pairwise_sum(used, 0, n_assets)
-    fee_rate = 0.005 + fee_bps / 10000.0
-    if value / lowest_leverage + placed + fee_rate * value <= margin_left:
-        return placed
-    valid = 0
-    for k in range(placed):
-        a, quantity = out_assets[k], out_quantity[k]
-        price = close[panel_row, columns[a]]
-        held = held_now[a]
-        added_margin = max(abs(held + quantity) - abs(held), 0.0) * price
-        added_margin /= leverage[a]
-        if added_margin > 0:
-            fee = order_fee(quantity, price, fee_model, fee_bps)
-            if added_margin + fee > margin_left + 1e-9:
-                continue
-            margin_left -= added_margin
-        out_assets[valid] = a
-        out_quantity[valid] = quantity
-        valid += 1
-    return valid
+from app.engine.loop_steps import (
+    BAD_FILL_PRICE,
+    decision_orders,
+    fill_orders,
+    valid_price,
+)
+from app.engine.pairwise import pairwise_sum
 
 
 @njit(cache=True)
@@ -394,11 +136,11 @@ def run_events(
         if n_pending:
             for k in range(n_pending):
                 price = open_price[panel_row, columns[pending_assets[k]]]
-                if not _valid(price):
+                if not valid_price(price):
                     error[0], error[1], error[2] = BAD_FILL_PRICE, row, pending_assets[k]
                     return _stopped(error)
                 pending_price[k] = price
-            _fill(
+            fill_orders(
                 pending_assets,
                 pending_quantity,
                 pending_price,
@@ -433,7 +175,7 @@ def run_events(
             next_decision += 1
         n_orders = 0
         if next_decision - first == 1:
-            n_orders = _decide(
+            n_orders = decision_orders(
                 decision_order[first],
                 row,
                 panel_row,
@@ -460,7 +202,7 @@ def run_events(
             for d in range(first, next_decision):
                 for a in range(n_assets):
                     held_now[a] = shares[a] + placed[a]
-                n = _decide(
+                n = decision_orders(
                     decision_order[d],
                     row,
                     panel_row,
@@ -521,7 +263,7 @@ def run_events(
             if not fill_next_open:
                 for k in range(n_orders):
                     order_price[k] = close_price[panel_row, columns[order_assets[k]]]
-                _fill(
+                fill_orders(
                     order_assets,
                     order_quantity,
                     order_price,
@@ -551,7 +293,7 @@ def run_events(
                     order_price[n_ending] = close_price[panel_row, columns[a]]
                     n_ending += 1
             counts[2] += n_ending
-            _fill(
+            fill_orders(
                 order_assets,
                 order_quantity,
                 order_price,

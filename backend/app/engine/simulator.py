@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from app.engine.errors import BacktestInputError
-from app.engine.event_loop import (
+from app.engine.event_loop import run_events
+from app.engine.loop_steps import (
     BAD_DECISION_PRICE,
     BAD_FILL_PRICE,
     DECIDE_ALWAYS,
     DECIDE_UNHELD,
     DECIDE_WHEN_FLAT,
     NEGATIVE_PORTFOLIO,
-    run_events,
 )
 from app.engine.market import forward_filled
 from app.engine.orders import DEFAULT_LEVERAGE, ExecutionSettings

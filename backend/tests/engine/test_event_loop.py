@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from app.engine import run_backtest
-from app.engine.event_loop import pairwise_sum
 from app.engine.orders import ExecutionSettings
+from app.engine.pairwise import pairwise_sum
 from app.engine.simulator import simulate
 
 
