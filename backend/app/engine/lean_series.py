@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,16 +141,22 @@ def turnover_per_sample(samples: EquitySamples, traded_value: np.ndarray) -> np.
 def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     """Longest recovery over the drawdowns that recovered, in days rounded up: from the first
     sample below a peak to the first sample back at or above it (0 if none). Matches LEAN's
-    printed "Drawdown Recovery" on its regression cases (1, 126 and 3 days)."""
-    longest = 0
-    peak_value = -np.inf
-    first_below = None
-    for value, time in zip(np.asarray(values).tolist(), np.asarray(times), strict=True):
-        if value >= peak_value:
-            if first_below is not None:
-                days = (time - first_below) / np.timedelta64(1, "s") / 86400.0
-                longest = max(longest, math.ceil(days))
-            peak_value, first_below = value, None
-        elif first_below is None:
-            first_below = time
-    return longest
+    printed "Drawdown Recovery" on its regression cases (1, 126 and 3 days).
+
+    A sample is at a peak when it is >= every earlier one (NaN never is, nor moves the peak);
+    a drawdown is a run of samples below the peak, recovered by the next sample at one:
+    days = ceil((t[recovery] - t[first below]) / 86400 s), the longest such."""
+    values = np.asarray(values, dtype=float)
+    times = np.asarray(times)
+    if values.size == 0:
+        return 0
+    peak_before = np.fmax.accumulate(np.concatenate(([-np.inf], values[:-1])))
+    below = ~(values >= peak_before)
+    recovered = np.flatnonzero(~below[1:] & below[:-1]) + 1
+    if recovered.size == 0:
+        return 0
+    run_start = np.flatnonzero(below & np.concatenate(([True], ~below[:-1])))
+    # The drawdown a recovery ends began at the last run start before it.
+    began = run_start[np.searchsorted(run_start, recovered) - 1]
+    seconds = (times[recovered] - times[began]) / np.timedelta64(1, "s")
+    return int(np.max(np.ceil(seconds / 86400.0)))
