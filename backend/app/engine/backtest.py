@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
 from app.engine.parameters import normalize_params, window_rows
-from app.engine.performance import benchmark_bars, build_statistics
+from app.engine.performance import benchmark_bars, build_statistics, statistics_window
 from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import ExecutionSettings, simulate
 from app.engine.strategies import STRATEGIES
@@ -95,38 +96,48 @@ def project_interest_rates() -> tuple[np.ndarray, np.ndarray]:
     return _project_rates
 
 
-# Per market panel (weakly, so a dropped panel frees its entries): the traded columns' prices
-# over a window. Every trial of a sweep trades the same columns over the same window, so the
-# gather (two (sessions x assets) copies, ~12 MB for 500 stocks) is made once per worker.
-_window_prices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_window_prices_lock = threading.Lock()
-_MAX_WINDOW_PRICES_PER_PANEL = 2
+# Per market panel (weakly, so a dropped panel frees its entries), per kind: values derived
+# from the panel that every trial of a sweep shares (the same window, the same columns).
+_panel_memos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_panel_memo_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def panel_memo(data: MarketData, kind: str, key: tuple, compute: Callable[[], T], size: int) -> T:
+    """``compute()`` memoised per panel under (kind, key), at most ``size`` keys per kind
+    (the oldest goes first). Only for pure functions of the panel, which is never mutated."""
+    with _panel_memo_lock:
+        entries = _panel_memos.setdefault(data, {}).setdefault(kind, {})
+        cached = entries.get(key)
+    if cached is not None:
+        return cached
+    value = compute()
+    with _panel_memo_lock:
+        if len(entries) >= size:
+            entries.pop(next(iter(entries)))
+        entries[key] = value
+    return value
 
 
 def window_prices(
     data: MarketData, raw: bool, first: int, last: int, columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(open, close) of ``columns`` over panel rows first..last, raw or adjusted; memoised per
-    panel (a pure function of the panel, which is never mutated). The arrays are read-only:
-    runs share them."""
+    """(open, close) of ``columns`` over panel rows first..last, raw or adjusted, memoised per
+    panel: a sweep's trials share the gather (two (sessions x assets) copies, ~12 MB for 500
+    stocks). The arrays are read-only, as runs share them."""
+
+    def gather() -> tuple[np.ndarray, np.ndarray]:
+        rows = slice(first, last + 1)
+        prices = (
+            (data.raw_open if raw else data.open)[rows][:, columns],
+            (data.raw_close if raw else data.close)[rows][:, columns],
+        )
+        for array in prices:
+            array.flags.writeable = False
+        return prices
+
     key = (raw, first, last, np.asarray(columns, dtype=np.int64).tobytes())
-    with _window_prices_lock:
-        cached = _window_prices.setdefault(data, {}).get(key)
-    if cached is not None:
-        return cached
-    rows = slice(first, last + 1)
-    prices = (
-        (data.raw_open if raw else data.open)[rows][:, columns],
-        (data.raw_close if raw else data.close)[rows][:, columns],
-    )
-    for array in prices:
-        array.flags.writeable = False
-    with _window_prices_lock:
-        entries = _window_prices.setdefault(data, {})
-        if len(entries) >= _MAX_WINDOW_PRICES_PER_PANEL:
-            entries.pop(next(iter(entries)))
-        entries[key] = prices
-    return prices
+    return panel_memo(data, "window_prices", key, gather, size=2)
 
 
 def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int) -> np.ndarray:
@@ -193,14 +204,24 @@ def run_backtest(
         if raw and data.split_factor is not None
         else None,
     )
+    benchmark = benchmark_bars(data, params["benchmark"])
+    interest_rates = data.interest_rates or project_interest_rates()
+    window = panel_memo(
+        data,
+        "statistics_window",
+        (pd.Timestamp(start_date), first, last, params["benchmark"]),
+        lambda: statistics_window(pd.Timestamp(start_date), sessions, benchmark, interest_rates),
+        size=4,
+    )
     statistics, metrics = build_statistics(
         start_date=pd.Timestamp(start_date),
         sessions=sessions,
         equity=output.equity,
         start_equity=params["initial_cash"],
-        benchmark=benchmark_bars(data, params["benchmark"]),
+        benchmark=benchmark,
         risk_free_rate=params["risk_free_rate"],
-        interest_rates=data.interest_rates or project_interest_rates(),
+        interest_rates=interest_rates,
+        window=window,
         closing_pnl=output.realized_pnl,
         traded_value=output.traded_value,
         total_orders=output.order_count,

@@ -34,11 +34,10 @@ class EquitySamples:
     bar_of_sample: np.ndarray  # session row whose close the value reflects (-1: the start)
 
 
-def equity_samples(
-    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
-) -> EquitySamples:
-    """LEAN's daily equity samples (module docstring) from the equity at each session close.
-    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
+def sample_times(start_date: np.datetime64, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(times, bar_of_sample) of LEAN's daily equity samples (module docstring): they depend
+    on the window only. ``sessions`` are the window's session dates (datetime64),
+    ``start_date`` <= the first."""
     session_days = np.asarray(sessions).astype("datetime64[D]")
     start = np.datetime64(start_date, "D")
     midnights = np.arange(start + DAY, session_days[-1] + DAY, DAY)
@@ -50,9 +49,25 @@ def equity_samples(
             [session_days[-1].astype("datetime64[s]") + SESSION_CLOSE],
         )
     )
-    bars = np.concatenate(([-1], bar, [len(session_days) - 1]))
+    return times, np.concatenate(([-1], bar, [len(session_days) - 1]))
+
+
+def sampled_equity(
+    times: np.ndarray, bars: np.ndarray, close_equity: np.ndarray, start_equity: float
+) -> EquitySamples:
+    """The samples at :func:`sample_times` ``(times, bars)`` of the equity at each session
+    close: the start equity, then the close each reflects, rounded to 4 decimals."""
     values = np.where(bars >= 0, np.asarray(close_equity)[np.maximum(bars, 0)], start_equity)
     return EquitySamples(times, np.round(values.astype(float), 4), bars)
+
+
+def equity_samples(
+    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
+) -> EquitySamples:
+    """LEAN's daily equity samples (module docstring) from the equity at each session close.
+    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
+    times, bars = sample_times(start_date, sessions)
+    return sampled_equity(times, bars, close_equity, start_equity)
 
 
 def round_significant(values: np.ndarray, digits: int = 7) -> np.ndarray:
