@@ -7,10 +7,10 @@ value. Distinct texts are parsed once (dates by pandas, as before), rows take th
 Two readers produce the same codes:
 
 - :func:`_read_plain` handles the shape every writer of these files produces (a header
-  ``date,symbol,<value>``; rows ``YYYY-MM-DD,SYMBOL,number``; no quotes, spaces or ``\\r``;
-  symbols of 1-8 bytes) with a few passes of numpy over the file's bytes and Arrow's
-  string-to-double cast (correctly rounded, like pandas' parser on the numbers we write);
-  158,000 rows take a few milliseconds instead of pandas' 25.
+  ``date,symbol,<value>``; rows ``YYYY-MM-DD,SYMBOL,number`` ending in ``\\n`` or
+  ``\\r\\n``; no quotes or spaces; symbols of 1-8 bytes) with a few passes of numpy over
+  the file's bytes and Arrow's string-to-double cast (correctly rounded, like pandas' parser
+  on the numbers we write); 158,000 rows take a few milliseconds instead of pandas' 25.
 - :func:`_read_with_pandas` reads anything else, and every file the plain reader declines
   (a quoted field, a blank line, a missing value, a column in another order ...), so a bad
   file gets pandas' reading and the same error messages as before.
@@ -118,7 +118,7 @@ _PANDAS_NA_TEXTS = frozenset(
         *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
     ]
 )
-_COMMA, _NEWLINE, _DASH = 44, 10, 45
+_COMMA, _NEWLINE, _RETURN, _DASH = 44, 10, 13, 45
 _PADDING = 16  # spare bytes after the file, so 8-byte reads at any field start stay inside
 # Per symbol length L (1..8): the low L bytes of a little-endian 8-byte word.
 _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
@@ -127,9 +127,9 @@ _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 def _read_plain(path: Path, value_column: str):
     """The plain shape (module docstring) in numpy, or None for pandas to read the file.
 
-    Every byte <= ',' (44) in such a file is a separator: ``,`` ``,`` ``\\n`` on each line.
-    Quotes, spaces, ``\\r``, tabs and NUL are all below 44, so a file holding any of them
-    breaks that pattern and is declined."""
+    Every byte <= ',' (44) in such a file is a separator: ``,`` ``,`` and the line end on
+    each line. Quotes, spaces, tabs, NUL and a stray ``\\r`` are all below 44, so a file
+    holding any of them breaks that pattern and is declined."""
     with open(path, "rb") as handle:
         size = handle.seek(0, 2)
         handle.seek(0)
@@ -144,16 +144,19 @@ def _read_plain(path: Path, value_column: str):
         return None
     if [name.strip().lower() for name in header.split(",")] != ["date", "symbol", value_column]:
         return None
+    # Lines end as the header's does: "\n", or "\r\n" (Windows).
+    line_end = b"\r\n" if header_end > 0 and buffer[header_end - 1] == _RETURN else b"\n"
     if buffer[size - 1] != _NEWLINE:
-        buffer[size] = _NEWLINE  # the last line without its newline
-        size += 1
+        buffer[size : size + len(line_end)] = line_end  # the last line without its end
+        size += len(line_end)
     start = header_end + 1
     body = np.frombuffer(buffer, dtype=np.uint8, count=size - start, offset=start)
+    pattern = np.array([_COMMA, _COMMA, *line_end], dtype=np.uint8)
     separators = np.flatnonzero(body <= _COMMA)
-    if separators.size == 0 or separators.size % 3:
+    if separators.size == 0 or separators.size % len(pattern):
         return None
-    separators = separators.reshape(-1, 3)
-    if not np.all(body[separators] == np.array([_COMMA, _COMMA, _NEWLINE], dtype=np.uint8)):
+    separators = separators.reshape(-1, len(pattern))  # per line: comma, comma, line end
+    if not np.all(body[separators] == pattern):
         return None
     # Unaligned little-endian words starting at every byte of the body.
     words = np.ndarray((len(buffer) - start - 7,), "<u8", buffer, start, strides=(1,))
@@ -163,7 +166,7 @@ def _read_plain(path: Path, value_column: str):
     # as an 8-byte and a 2-byte word. Rows come in runs of one date, so keys and texts are
     # made per run: the 8-byte word with its two dashes (bytes 4, 7) replaced by the 2 bytes.
     date_start = separators[:, 0] - 10
-    if date_start[0] != 0 or not np.array_equal(date_start[1:], separators[:-1, 2] + 1):
+    if date_start[0] != 0 or not np.array_equal(date_start[1:], separators[:-1, -1] + 1):
         return None
     head, tail = words[date_start], half_words[date_start + 8]
     run_start = np.flatnonzero(

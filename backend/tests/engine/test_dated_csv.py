@@ -48,7 +48,16 @@ def random_weights_text(rng, n_dates=40, symbols=("A", "BB", "S0001", "ABCDEFGH"
 
 @pytest.mark.parametrize(
     "variant",
-    ["plain", "no_final_newline", "bom_and_header_case", "shuffled", "exponents", "integers"],
+    [
+        "plain",
+        "no_final_newline",
+        "bom_and_header_case",
+        "shuffled",
+        "exponents",
+        "integers",
+        "crlf",
+        "crlf_no_final_newline",
+    ],
 )
 def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
     rng = np.random.default_rng(5)
@@ -61,12 +70,14 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
     if variant == "integers":
         lines = [f"{line.rsplit(',', 1)[0]},{int(rng.integers(0, 3))}" for line in lines]
     text = "\n".join([header, *lines]) + "\n"
-    if variant == "no_final_newline":
-        text = text.rstrip("\n")
+    if variant.startswith("crlf"):
+        text = text.replace("\n", "\r\n")
+    if variant.endswith("no_final_newline"):
+        text = text.rstrip("\r\n")
     if variant == "bom_and_header_case":
         text = "\ufeff Date , SYMBOL,Weight" + text[len(header) :]
     path = tmp_path / "w.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("utf-8"))
     assert dated_csv._read_plain(path, "weight") is not None
     fast = dated_csv.read_dated_csv(path, "weight", "weights")
     assert rows_of(fast) == rows_of(read_with_pandas_only(path))
@@ -79,7 +90,8 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
     "body",
     [
         '2021-01-04,"A",0.5\n',  # quoted
-        "2021-01-04,A,0.5\r\n",  # CRLF
+        "2021-01-04,A,0.5\r2021-01-05,A,0.5\n",  # a lone \r, a line end to pandas
+        "2021-01-04,A,0.5\r\n",  # "\r\n" after a "\n" header
         "2021-01-04, A,0.5\n",  # a space
         "2021-01-04,A,0.5\n\n2021-01-05,A,0.5\n",  # a blank line
         "2021-01-04,ABCDEFGHI,0.5\n",  # a symbol of 9 bytes
