@@ -199,3 +199,14 @@ def test_schedule_errors_name_the_first_bad_date(tmp_path):
     path.write_text(f"date,symbol,weight\n{day[0]},A,0.5\n{saturday.date()},A,0.5\n")
     with pytest.raises(BacktestInputError, match=f"{saturday.date()} is not a trading session"):
         target_weights_schedule(data, 0, 4, {"weights_path": path})
+
+
+def test_iso_dates_are_read_as_pandas_reads_them():
+    rng = np.random.default_rng(3)
+    days = pd.Timestamp("1990-01-01") + pd.to_timedelta(rng.integers(0, 20000, 300), unit="D")
+    texts = [day.strftime("%Y-%m-%d") for day in days]
+    expected = pd.to_datetime(pd.Series(texts)).to_numpy().astype("datetime64[ns]")
+    np.testing.assert_array_equal(dated_csv._iso_days(texts), expected)
+    # Anything else is left to pandas.
+    for odd in ("2021-02-30", "2021-13-01", "1600-01-01", "2021-1-04", "2021/01/04", "abcd-ef-gh"):
+        assert dated_csv._iso_days([*texts[:3], odd]) is None
