@@ -248,19 +248,24 @@ def _parse_doubles(buffer: bytearray, starts: np.ndarray, ends: np.ndarray) -> n
     n = len(starts)
     if ends[-1] >= 2**31:
         return None
-    # A string array over the buffer alternating value fields and the bytes between them;
-    # taking every other string gathers the fields in one copy.
+    # A string array over the buffer alternating value fields and the bytes between them,
+    # the latter null (validity bits 0101...): the cast parses the fields in place, no copy.
+    count = 2 * n - 1
     offsets = np.empty(2 * n, dtype=np.int32)
     offsets[0::2] = starts
     offsets[1::2] = ends
+    validity = np.full((count + 7) // 8, 0x55, dtype=np.uint8)
     strings = pa.Array.from_buffers(
-        pa.string(), 2 * n - 1, [None, pa.py_buffer(offsets), pa.py_buffer(buffer)]
+        pa.string(),
+        count,
+        [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(buffer)],
+        null_count=n - 1,
     )
-    fields = strings.take(pa.array(np.arange(0, 2 * n - 1, 2)))
     try:
-        values = pc.cast(fields, pa.float64()).to_numpy()
+        parsed = pc.cast(strings, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    values = np.frombuffer(parsed.buffers()[1], dtype=np.float64, count=count)[0::2].copy()
     if not np.all(np.isfinite(values)):
         return None
     return values
