@@ -10,7 +10,9 @@ Two readers produce the same codes:
   ``date,symbol,<value>``; rows ``YYYY-MM-DD,SYMBOL,number`` ending in ``\\n`` or
   ``\\r\\n``; no quotes or spaces; symbols of 1-8 bytes) with a few passes of numpy over
   the file's bytes and Arrow's string-to-double cast (correctly rounded, like pandas' parser
-  on the numbers we write); 158,000 rows take a few milliseconds instead of pandas' 25.
+  on the numbers we write). On the benchmark's 158,000 rows it takes about 15 % less CPU
+  than pandas' read_csv and factorize (most of the old reader's time went to np.unique of
+  the (date, symbol) pairs and to per-row pandas work after reading, gone from both paths).
 - :func:`_read_with_pandas` reads anything else, and every file the plain reader declines
   (a quoted field, a blank line, a missing value, a column in another order ...), so a bad
   file gets pandas' reading and the same error messages as before.
