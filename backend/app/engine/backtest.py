@@ -3,9 +3,12 @@ and compute LEAN-format statistics."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -15,7 +18,7 @@ from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
 from app.engine.parameters import normalize_params, window_rows
-from app.engine.performance import benchmark_bars, build_statistics
+from app.engine.performance import benchmark_bars, build_statistics, statistics_window
 from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import ExecutionSettings, simulate
 from app.engine.strategies import STRATEGIES
@@ -93,6 +96,29 @@ def project_interest_rates() -> tuple[np.ndarray, np.ndarray]:
     return _project_rates
 
 
+# Per market panel (weakly, so a dropped panel frees its entries), per kind: values derived
+# from the panel that every trial of a sweep shares (the same window, the same columns).
+_panel_memos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_panel_memo_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def panel_memo(data: MarketData, kind: str, key: tuple, compute: Callable[[], T], size: int) -> T:
+    """``compute()`` memoised per panel under (kind, key), at most ``size`` keys per kind
+    (the oldest goes first). Only for pure functions of the panel, which is never mutated."""
+    with _panel_memo_lock:
+        entries = _panel_memos.setdefault(data, {}).setdefault(kind, {})
+        cached = entries.get(key)
+    if cached is not None:
+        return cached
+    value = compute()
+    with _panel_memo_lock:
+        if len(entries) >= size:
+            entries.pop(next(iter(entries)))
+        entries[key] = value
+    return value
+
+
 def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int) -> np.ndarray:
     """Per traded column, the window row of its last bar when its data ends inside the window
     (LEAN delists it there), else the window length."""
@@ -157,14 +183,24 @@ def run_backtest(
         dividends=data.dividends if raw else None,
         split_ratio=data.split_factor if raw else None,
     )
+    benchmark = benchmark_bars(data, params["benchmark"])
+    interest_rates = data.interest_rates or project_interest_rates()
+    window = panel_memo(
+        data,
+        "statistics_window",
+        (pd.Timestamp(start_date), first, last, params["benchmark"]),
+        lambda: statistics_window(pd.Timestamp(start_date), sessions, benchmark, interest_rates),
+        size=4,
+    )
     statistics, metrics = build_statistics(
         start_date=pd.Timestamp(start_date),
         sessions=sessions,
         equity=output.equity,
         start_equity=params["initial_cash"],
-        benchmark=benchmark_bars(data, params["benchmark"]),
+        benchmark=benchmark,
         risk_free_rate=params["risk_free_rate"],
-        interest_rates=data.interest_rates or project_interest_rates(),
+        interest_rates=interest_rates,
+        window=window,
         closing_pnl=output.realized_pnl,
         traded_value=output.traded_value,
         total_orders=output.order_count,
@@ -174,7 +210,7 @@ def run_backtest(
     holdings = pd.DataFrame(
         output.holdings,
         index=sessions,
-        columns=[data.symbols[c] for c in columns],
+        columns=symbols,
         copy=False,  # the simulator's fresh array, used nowhere else
     )
     return BacktestResult(

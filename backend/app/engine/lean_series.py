@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,11 +34,10 @@ class EquitySamples:
     bar_of_sample: np.ndarray  # session row whose close the value reflects (-1: the start)
 
 
-def equity_samples(
-    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
-) -> EquitySamples:
-    """LEAN's daily equity samples (module docstring) from the equity at each session close.
-    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
+def sample_times(start_date: np.datetime64, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(times, bar_of_sample) of LEAN's daily equity samples (module docstring): they depend
+    on the window only. ``sessions`` are the window's session dates (datetime64),
+    ``start_date`` <= the first."""
     session_days = np.asarray(sessions).astype("datetime64[D]")
     start = np.datetime64(start_date, "D")
     midnights = np.arange(start + DAY, session_days[-1] + DAY, DAY)
@@ -51,9 +49,25 @@ def equity_samples(
             [session_days[-1].astype("datetime64[s]") + SESSION_CLOSE],
         )
     )
-    bars = np.concatenate(([-1], bar, [len(session_days) - 1]))
+    return times, np.concatenate(([-1], bar, [len(session_days) - 1]))
+
+
+def sampled_equity(
+    times: np.ndarray, bars: np.ndarray, close_equity: np.ndarray, start_equity: float
+) -> EquitySamples:
+    """The samples at :func:`sample_times` ``(times, bars)`` of the equity at each session
+    close: the start equity, then the close each reflects, rounded to 4 decimals."""
     values = np.where(bars >= 0, np.asarray(close_equity)[np.maximum(bars, 0)], start_equity)
     return EquitySamples(times, np.round(values.astype(float), 4), bars)
+
+
+def equity_samples(
+    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
+) -> EquitySamples:
+    """LEAN's daily equity samples (module docstring) from the equity at each session close.
+    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
+    times, bars = sample_times(start_date, sessions)
+    return sampled_equity(times, bars, close_equity, start_equity)
 
 
 def round_significant(values: np.ndarray, digits: int = 7) -> np.ndarray:
@@ -142,16 +156,22 @@ def turnover_per_sample(samples: EquitySamples, traded_value: np.ndarray) -> np.
 def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     """Longest recovery over the drawdowns that recovered, in days rounded up: from the first
     sample below a peak to the first sample back at or above it (0 if none). Matches LEAN's
-    printed "Drawdown Recovery" on its regression cases (1, 126 and 3 days)."""
-    longest = 0
-    peak_value = -np.inf
-    first_below = None
-    for value, time in zip(np.asarray(values).tolist(), np.asarray(times), strict=True):
-        if value >= peak_value:
-            if first_below is not None:
-                days = (time - first_below) / np.timedelta64(1, "s") / 86400.0
-                longest = max(longest, math.ceil(days))
-            peak_value, first_below = value, None
-        elif first_below is None:
-            first_below = time
-    return longest
+    printed "Drawdown Recovery" on its regression cases (1, 126 and 3 days).
+
+    A sample is at a peak when it is >= every earlier one (NaN never is, nor moves the peak);
+    a drawdown is a run of samples below the peak, recovered by the next sample at one:
+    days = ceil((t[recovery] - t[first below]) / 86400 s), the longest such."""
+    values = np.asarray(values, dtype=float)
+    times = np.asarray(times)
+    if values.size == 0:
+        return 0
+    peak_before = np.fmax.accumulate(np.concatenate(([-np.inf], values[:-1])))
+    below = ~(values >= peak_before)
+    recovered = np.flatnonzero(~below[1:] & below[:-1]) + 1
+    if recovered.size == 0:
+        return 0
+    run_start = np.flatnonzero(below & np.concatenate(([True], ~below[:-1])))
+    # The drawdown a recovery ends began at the last run start before it.
+    began = run_start[np.searchsorted(run_start, recovered) - 1]
+    seconds = (times[recovered] - times[began]) / np.timedelta64(1, "s")
+    return int(np.max(np.ceil(seconds / 86400.0)))

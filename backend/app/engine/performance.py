@@ -4,6 +4,7 @@ from the simulator's output, on LEAN's sample series (:mod:`app.engine.lean_seri
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,45 @@ def benchmark_bars(data: MarketData, symbol: str) -> tuple[np.ndarray, np.ndarra
     return ends, close[present]
 
 
+@dataclass(frozen=True)
+class StatisticsWindow:
+    """What a run's statistics take from its window, not from its equity (the same for every
+    trial of a sweep over one window): LEAN's sample times and the session each reflects
+    (:func:`~app.engine.lean_series.sample_times`), the benchmark's list (None without a
+    benchmark) and LEAN's risk-free rate (the mean of the interest rates over the samples'
+    dates)."""
+
+    times: np.ndarray
+    bar_of_sample: np.ndarray
+    benchmark_list: np.ndarray | None
+    lean_risk_free_rate: float
+
+    def __post_init__(self) -> None:
+        # Shared by the runs over the window (app.engine.backtest.panel_memo): read-only.
+        for array in (self.times, self.bar_of_sample, self.benchmark_list):
+            if array is not None:
+                array.flags.writeable = False
+
+
+def statistics_window(
+    start_date: pd.Timestamp,
+    sessions: pd.DatetimeIndex,
+    benchmark: tuple[np.ndarray, np.ndarray] | None,
+    interest_rates: tuple[np.ndarray, np.ndarray],
+) -> StatisticsWindow:
+    """:class:`StatisticsWindow` of a run from ``start_date`` over ``sessions``;
+    ``benchmark`` as :func:`benchmark_bars` gives it."""
+    times, bars = ls.sample_times(np.datetime64(start_date, "D"), sessions.values)
+    benchmark_list = (
+        None
+        if benchmark is None
+        else ls.benchmark_returns(ls.benchmark_samples(times, benchmark[0], benchmark[1]))[1:]
+    )
+    return StatisticsWindow(
+        times, bars, benchmark_list, ls.mean_risk_free_rate(times, interest_rates)
+    )
+
+
 def build_statistics(
     *,
     start_date: pd.Timestamp,
@@ -46,22 +86,19 @@ def build_statistics(
     total_orders: int,
     total_fees: float,
     synthetic: bool,
+    window: StatisticsWindow | None = None,
 ) -> tuple[dict[str, str], dict[str, float | bool]]:
     """LEAN statistics strings and float metrics. ``risk_free_rate`` None: LEAN's rate, the
-    mean of ``interest_rates`` over the sample dates; a number overrides it."""
-    samples = ls.equity_samples(
-        np.datetime64(start_date, "D"), sessions.values, equity, start_equity
-    )
+    mean of ``interest_rates`` over the sample dates; a number overrides it. ``window``: the
+    :func:`statistics_window` of these start date, sessions, benchmark and interest rates,
+    when the caller has it already (made from them when None)."""
+    if window is None:
+        window = statistics_window(start_date, sessions, benchmark, interest_rates)
+    samples = ls.sampled_equity(window.times, window.bar_of_sample, equity, start_equity)
     values, times = samples.values, samples.times
-    benchmark_values = (
-        None if benchmark is None else ls.benchmark_samples(times, benchmark[0], benchmark[1])
-    )
-    performance, benchmark_list = ls.statistics_lists(values, benchmark_values)
-    rf = (
-        ls.mean_risk_free_rate(times, interest_rates)
-        if risk_free_rate is None
-        else float(risk_free_rate)
-    )
+    performance = ls.performance_returns(values)[1:]
+    benchmark_list = window.benchmark_list
+    rf = window.lean_risk_free_rate if risk_free_rate is None else float(risk_free_rate)
     end_equity = float(equity[-1])
     cagr = st.compounding_annual_return(
         start_equity, end_equity, st.years_between(times[0], times[-1])

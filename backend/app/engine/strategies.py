@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from app.engine.dated_csv import read_dated_csv
 from app.engine.errors import BacktestInputError
 from app.engine.market import MarketData
 from app.engine.set_holdings import set_holdings_plan
@@ -78,58 +79,16 @@ def read_score_panel(path: Path) -> ScorePanel:
     with _score_lock:
         if key in _score_cache:
             return _score_cache[key]
-    frame = read_dated_csv(path, "score", "scores")
-    dates, row = np.unique(frame["date"].to_numpy(), return_inverse=True)
-    symbols, col = np.unique(frame["symbol"].to_numpy(), return_inverse=True)
+    file = read_dated_csv(path, "score", "scores")
+    # Distinct texts to their sorted distinct dates and names, then every row by its codes.
+    dates, row_of_date = np.unique(file.days, return_inverse=True)
+    symbols, col_of_symbol = np.unique(file.symbols, return_inverse=True)
     panel = np.full((len(dates), len(symbols)), np.nan)
-    panel[row, col] = frame["score"].to_numpy()
+    panel[row_of_date[file.date_code], col_of_symbol[file.symbol_code]] = file.values
     result = ScorePanel(dates, tuple(str(s) for s in symbols), panel)
     with _score_lock:
         _score_cache[key] = result
     return result
-
-
-def read_dated_csv(path: Path, value_column: str, what: str) -> pd.DataFrame:
-    """Read a ``date, symbol, <value_column>`` CSV with readable errors."""
-    if not Path(path).is_file():
-        raise BacktestInputError(f"{what} file not found: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BacktestInputError(f"{what} file {path} is not a readable CSV: {exc}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in ("date", "symbol", value_column) if c not in frame.columns]
-    if missing:
-        raise BacktestInputError(
-            f"{what} file {path} lacks columns: {', '.join(missing)} "
-            f"(expected date, symbol, {value_column})"
-        )
-    if frame.empty:
-        raise BacktestInputError(f"{what} file {path} has no rows")
-    # Dates and symbols repeat (a few hundred distinct of each in a file of 10^5 rows):
-    # each distinct string is parsed once, the rows take theirs by code.
-    date_codes, date_texts = pd.factorize(frame["date"], use_na_sentinel=False)
-    distinct_dates = pd.to_datetime(pd.Series(date_texts), errors="coerce")
-    if distinct_dates.isna().any():
-        raise BacktestInputError(f"{what} file {path} has unreadable dates")
-    values = pd.to_numeric(frame[value_column], errors="coerce")
-    if values.isna().any():
-        raise BacktestInputError(
-            f"{what} file {path} has missing or non-numeric {value_column} values"
-        )
-    symbol_codes, symbol_texts = pd.factorize(frame["symbol"], use_na_sentinel=False)
-    pairs = date_codes.astype(np.int64) * len(symbol_texts) + symbol_codes
-    if np.unique(pairs).size < pairs.size:
-        raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
-    days = distinct_dates.dt.normalize().to_numpy().astype("datetime64[ns]")
-    names = pd.Series(symbol_texts).astype(str).str.strip().str.upper().to_numpy()
-    return pd.DataFrame(
-        {
-            "date": days[date_codes],
-            "symbol": names[symbol_codes],
-            value_column: values.astype(float).to_numpy(),
-        }
-    )
 
 
 @dataclass(frozen=True)
@@ -290,42 +249,58 @@ def check_weight_sum(weights: np.ndarray, allow_leverage: bool, where: str) -> N
         )
 
 
+def check_weight_sums(
+    weights: np.ndarray, allow_leverage: bool, sessions: np.ndarray, rows: np.ndarray
+) -> None:
+    """:func:`check_weight_sum` of each row of ``weights`` (decided at ``sessions[rows]``); the
+    first bad row raises. The rows are screened at once, each suspect one then checked alone
+    (its sum as that check computes it), so the message is the row-by-row loop's."""
+    suspect = ~np.isfinite(weights).all(axis=1)
+    if not allow_leverage:
+        # A margin below 1e-9: the screen's row sums may differ from the check's in the last
+        # bits, never by 1e-12.
+        suspect |= (weights < 0).any(axis=1) | (weights.sum(axis=1) > 1.0 + 1e-9 - 1e-12)
+    for k in np.flatnonzero(suspect).tolist():
+        check_weight_sum(
+            weights[k], allow_leverage, f"weights on {pd.Timestamp(sessions[rows[k]]).date()}"
+        )
+
+
 def target_weights_schedule(
     data: MarketData, first: int, last: int, params: dict
 ) -> TargetSchedule:
     """Replay ``weights_path`` (date, symbol, weight). Weights dated d (a trading session, else
     a BacktestInputError) are decided after d's close; weights dated before the window are
     decided at its first session; symbols missing from a date's rows get weight 0 that date."""
-    frame = read_dated_csv(Path(params["weights_path"]), "weight", "weights")
-    symbols = sorted(frame["symbol"].unique())
+    file = read_dated_csv(Path(params["weights_path"]), "weight", "weights")
+    symbols = sorted(set(file.symbols.tolist()))
     columns = check_symbols(data, symbols)
     sessions = data.sessions.values
-    off_calendar = ~np.isin(frame["date"].to_numpy(), sessions)
-    if off_calendar.any():
-        day = pd.Timestamp(frame["date"].to_numpy()[off_calendar][0]).date()
+    # Dates are mapped to sessions once per distinct date text, rows follow by code.
+    on_calendar = np.isin(file.days, sessions)
+    if not on_calendar.all():
+        off_calendar = ~on_calendar[file.date_code]
+        day = pd.Timestamp(file.days[file.date_code[np.argmax(off_calendar)]]).date()
         raise BacktestInputError(
             f"weights file {params['weights_path']}: {day} is not a trading session of the "
             f"data ({off_calendar.sum()} row(s) dated off the calendar)"
         )
-    decided = np.searchsorted(sessions, frame["date"].to_numpy(), side="left")
-    decided = np.clip(decided, first, None)
-    keep = decided <= last
-    frame = frame.loc[keep]
-    decided = decided[keep]
-    if frame.empty:
+    decided = np.clip(np.searchsorted(sessions, file.days, side="left"), first, None)
+    # Of several dates mapped onto one session (those before the window) the latest one wins.
+    in_window = decided <= last
+    if not in_window.any():
         raise BacktestInputError("weights file has no rows in the backtest window")
-    # Of several dates mapped onto one session the latest one wins.
-    frame = frame.assign(row=decided)
-    latest_date = frame.groupby("row")["date"].transform("max")
-    frame = frame.loc[frame["date"] == latest_date]
-    rows, row_position = np.unique(frame["row"].to_numpy(), return_inverse=True)
+    day_number = file.days.astype(np.int64)
+    latest = np.full(last + 1, np.iinfo(np.int64).min)
+    np.maximum.at(latest, decided[in_window], day_number[in_window])
+    used = in_window & (day_number == latest[np.minimum(decided, last)])
+    rows = np.unique(decided[used])
+    position = np.searchsorted(rows, decided)
+    column_of = np.searchsorted(symbols, file.symbols)
+    kept = slice(None) if used.all() else used[file.date_code]
     weights = np.zeros((len(rows), len(symbols)))
-    symbol_codes, distinct = pd.factorize(frame["symbol"].to_numpy())
-    column_of = np.searchsorted(symbols, np.asarray(distinct, dtype=object))
-    weights[row_position, column_of[symbol_codes]] = frame["weight"].to_numpy()
-    allow = bool(params.get("allow_leverage", False))
-    for k, row in enumerate(rows):
-        check_weight_sum(weights[k], allow, f"weights on {pd.Timestamp(sessions[row]).date()}")
+    weights[position[file.date_code[kept]], column_of[file.symbol_code[kept]]] = file.values[kept]
+    check_weight_sums(weights, bool(params.get("allow_leverage", False)), sessions, rows)
     return TargetSchedule(columns, rows, weights)
 
 

@@ -100,3 +100,31 @@ def test_lean_string_formats():
     assert st.format_ratio(0.0125, 3) == "0.012"
     assert st.format_ratio(-19.0) == "-19"
     assert st.format_drawdown(0.0) == "0%"
+
+
+def drawdown_recovery_days_loop(values, times) -> int:
+    """The sample-by-sample walk ls.drawdown_recovery_days replaced (its reference)."""
+    longest, peak_value, first_below = 0, -np.inf, None
+    for value, time in zip(np.asarray(values).tolist(), np.asarray(times), strict=True):
+        if value >= peak_value:
+            if first_below is not None:
+                days = (time - first_below) / np.timedelta64(1, "s") / 86400.0
+                longest = max(longest, math.ceil(days))
+            peak_value, first_below = value, None
+        elif first_below is None:
+            first_below = time
+    return longest
+
+
+def test_drawdown_recovery_equals_the_sample_by_sample_walk():
+    rng = np.random.default_rng(2)
+    for trial in range(300):
+        n = int(rng.integers(1, 60))
+        # Few distinct levels, so ties with the peak are common; some NaN; the last sample a
+        # session close (16:00), like LEAN's samples.
+        values = rng.integers(0, 6, n).astype(float)
+        values[rng.random(n) < 0.05] = np.nan
+        days = np.cumsum(rng.integers(1, 4, n)).astype("datetime64[D]").astype("datetime64[s]")
+        days[-1] += np.timedelta64(16 * 3600, "s")
+        expected = drawdown_recovery_days_loop(values, days)
+        assert ls.drawdown_recovery_days(values, days) == expected, trial
