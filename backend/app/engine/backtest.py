@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from app.engine.market import MarketData
 from app.engine.parameters import normalize_params, window_rows
 from app.engine.performance import benchmark_bars, build_statistics, statistics_window
 from app.engine.set_holdings import parse_leverage
-from app.engine.simulator import ExecutionSettings, simulate
+from app.engine.simulator import ExecutionSettings, SimulationOutput, simulate
 from app.engine.strategies import STRATEGIES
 
 __all__ = ["BacktestResult", "normalize_params", "run_backtest", "window_rows"]
@@ -30,16 +31,29 @@ __all__ = ["BacktestResult", "normalize_params", "run_backtest", "window_rows"]
 class BacktestResult:
     """Outcome of one backtest. ``equity``: daily equity at each session close (index: session
     date); ``statistics``: LEAN-format strings; ``metrics``: floats (fractions);
-    ``orders``: one row per fill; ``holdings``: shares after each session's close."""
+    ``orders``: one row per fill; ``holdings``: shares after each session's close (both
+    built from ``simulation`` when first asked for)."""
 
     equity: pd.Series
     statistics: dict[str, str]
     metrics: dict[str, float | bool]
-    orders: pd.DataFrame
-    holdings: pd.DataFrame
+    simulation: SimulationOutput
     start_date: pd.Timestamp
     parameters: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        return self.simulation.orders
+
+    @cached_property
+    def holdings(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            self.simulation.holdings,
+            index=self.equity.index,
+            columns=list(self.simulation.symbols),
+            copy=False,  # a fresh array, used nowhere else
+        )
 
     def to_lean_result(self) -> dict[str, Any]:
         """JSON-serialisable document shaped like a LEAN backtest result (DESIGN §4.4)."""
@@ -207,18 +221,11 @@ def run_backtest(
         total_fees=output.total_fees,
         synthetic=data.synthetic,
     )
-    holdings = pd.DataFrame(
-        output.holdings,
-        index=sessions,
-        columns=symbols,
-        copy=False,  # the simulator's fresh array, used nowhere else
-    )
     return BacktestResult(
         equity=pd.Series(output.equity, index=sessions, name="equity"),
         statistics=statistics,
         metrics=metrics,
-        orders=output.orders,
-        holdings=holdings,
+        simulation=output,
         start_date=pd.Timestamp(start_date),
         parameters=params,
         provenance=dict(data.provenance),

@@ -19,6 +19,7 @@ output into a :class:`SimulationOutput`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -81,15 +82,24 @@ def orders_frame(
 @dataclass
 class SimulationOutput:
     equity: np.ndarray  # (n_sessions,) at each session close
-    orders: pd.DataFrame  # one row per fill
     realized_pnl: np.ndarray  # per reducing fill, in fill order: P&L less twice its fee
     traded_value: np.ndarray  # (n_sessions,) absolute value filled each session
     total_fees: float
     order_count: int  # orders submitted, the invalid ones included
+    sessions: pd.DatetimeIndex
+    symbols: tuple[str, ...] | list[str]
+    # Each fill: (asset, quantity, price, fee) and (decision row, fill row).
+    fills: np.ndarray
+    fill_rows: np.ndarray
     # Shares and cash after each event session, and how many sessions each holds for.
     event_shares: np.ndarray
     event_cash: np.ndarray
     event_lengths: np.ndarray
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        """One row per fill (built when asked: a sweep's trials only store the arrays)."""
+        return orders_frame(self.fills, self.fill_rows, self.sessions, self.symbols)
 
     @property
     def holdings(self) -> np.ndarray:
@@ -233,11 +243,14 @@ def simulate(
         )
     return SimulationOutput(
         equity=equity,
-        orders=orders_frame(fills, fill_rows, sessions, symbols),
         realized_pnl=realized_pnl,
         traded_value=traded_value,
         total_fees=float(money[1]),
         order_count=int(counts[2]),
+        sessions=sessions,
+        symbols=symbols,
+        fills=fills,
+        fill_rows=fill_rows,
         event_shares=event_shares,
         event_cash=event_cash,
         event_lengths=np.diff(np.append(event_rows, n_sessions)),

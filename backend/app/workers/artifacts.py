@@ -69,15 +69,17 @@ def write_backtest_artifacts(directory: Path, result: BacktestResult) -> None:
     (directory / "equity.csv").write_text(
         equity_csv_text(result.equity.index.values, result.equity.to_numpy())
     )
-    orders = result.orders
+    simulation = result.simulation
+    assets = simulation.fills[:, 0].astype(np.int64)
+    sessions = simulation.sessions.values.astype("datetime64[D]")
     np.savez(
         directory / "orders.npz",
-        decision_date=orders["decision_date"].to_numpy().astype("datetime64[D]"),
-        fill_date=orders["fill_date"].to_numpy().astype("datetime64[D]"),
-        symbol=orders["symbol"].to_numpy().astype(str),
-        quantity=orders["quantity"].to_numpy(dtype=float),
-        price=orders["price"].to_numpy(dtype=float),
-        fee=orders["fee"].to_numpy(dtype=float),
+        decision_date=sessions[simulation.fill_rows[:, 0]],
+        fill_date=sessions[simulation.fill_rows[:, 1]],
+        symbol=np.asarray(simulation.symbols, dtype=str)[assets],
+        quantity=simulation.fills[:, 1].copy(),
+        price=simulation.fills[:, 2].copy(),
+        fee=simulation.fills[:, 3].copy(),
     )
     document = json.dumps(result_document(result), allow_nan=False, default=str)
     tmp = directory / "result.json.tmp"
