@@ -15,7 +15,7 @@ from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
 from app.engine.parameters import normalize_params, window_rows
-from app.engine.performance import benchmark_bars, build_statistics
+from app.engine.performance import LeanFeed, benchmark_bars, build_statistics
 from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import ExecutionSettings, simulate
 from app.engine.strategies import STRATEGIES
@@ -110,6 +110,41 @@ def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int)
     return rows
 
 
+def lean_feed(
+    data: MarketData,
+    rows: slice,
+    columns: np.ndarray,
+    end_date: pd.Timestamp | None,
+    holdings: np.ndarray,
+    raw: bool,
+) -> LeanFeed:
+    """The parts of a LEAN run its equity chart depends on besides the daily bars (see
+    :class:`LeanFeed`): LEAN emits a dividend or split of a subscribed security at midnight of
+    its date and a split warning at midnight of the session before; in raw mode the dividend
+    is paid then, on the shares held after the previous close."""
+    sessions = data.sessions[rows]
+    events = np.zeros(len(sessions), dtype=bool)
+    dividends = None
+    if data.dividends is not None:
+        dividends = np.nan_to_num(data.dividends[rows][:, columns])
+        events |= np.any(dividends != 0, axis=1)
+    if data.split_factor is not None:
+        ratio = data.split_factor[rows][:, columns]
+        split = np.any(np.isfinite(ratio) & (ratio != 1), axis=1)
+        events |= split
+        events[:-1] |= split[1:]
+    dividend_cash = None
+    if raw and dividends is not None and dividends.any():
+        held_before = np.vstack((np.zeros((1, holdings.shape[1])), holdings[:-1]))
+        dividend_cash = np.sum(held_before * dividends, axis=1)
+    end = sessions[-1] if end_date is None else pd.Timestamp(end_date)
+    return LeanFeed(
+        end_date=np.datetime64(end.date(), "D"),
+        event_days=sessions.values[events].astype("datetime64[D]"),
+        dividend_cash=dividend_cash,
+    )
+
+
 def run_backtest(
     params: dict, data: MarketData, *, file_roots: list[Path] | None = None
 ) -> BacktestResult:
@@ -171,6 +206,9 @@ def run_backtest(
         total_orders=output.order_count,
         total_fees=output.total_fees,
         synthetic=data.synthetic,
+        lean_feed=None
+        if data.synthetic
+        else lean_feed(data, rows, columns, params["backtest_end"], output.holdings, raw),
     )
     holdings = pd.DataFrame(
         output.holdings,

@@ -1,21 +1,26 @@
 """The series LEAN computes its statistics from (``Engine/Results/BaseResultsHandler.cs``,
-``Common/Statistics/StatisticsBuilder.cs``), as pure functions over numpy arrays.
+``BacktestingResultHandler.cs``, ``Common/Statistics/StatisticsBuilder.cs``), as pure functions
+over numpy arrays.
 
 - Equity samples: the start date at 00:00 New York (start equity), every later calendar day
   at 00:00 up to the last session (weekends and holidays repeat the last close's value), and
-  the last session's close (16:00). Values rounded to 4 decimals.
+  the last session's close (16:00, or its early close). Values rounded to 4 decimals.
+- Equity chart: those samples plus the points the result handler adds every resample period
+  at the time slices it steps through (:func:`chart_sample_times`). The risk-free average, the
+  drawdown, the drawdown recovery and the CAGR's span read the chart.
 - Performance: percent change between samples rounded to 10 decimals (as a fraction here);
   the statistics drop the first two values (the first is the start, the second the day before
   any fill), and the benchmark list is B[i+2] / B[i+1] - 1 (0 when B[i+1] is 0).
 - Benchmark B: the last close at or before each sample time (hourly bars when the data has
-  them, else daily closes at 16:00), 0 before the first bar, rounded to 7 significant digits.
-- Risk-free rate: the mean over the samples' dates of the primary credit rate in force
+  them, only those during market hours, else daily closes at the session close), 0 before the
+  first bar, rounded to 7 significant digits.
+- Risk-free rate: the mean over the chart's dates of the primary credit rate in force
   (LEAN ``InterestRateProvider``: forward-filled, the first rate before the first date).
 """
 
 from __future__ import annotations
 
-import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,19 +41,26 @@ class EquitySamples:
 
 
 def equity_samples(
-    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
+    start_date: np.datetime64,
+    sessions: np.ndarray,
+    close_equity: np.ndarray,
+    start_equity: float,
+    last_close: np.datetime64 | None = None,
 ) -> EquitySamples:
     """LEAN's daily equity samples (module docstring) from the equity at each session close.
-    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
+    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first;
+    ``last_close`` the time of the last session's close (default 16:00 that day)."""
     session_days = np.asarray(sessions).astype("datetime64[D]")
     start = np.datetime64(start_date, "D")
     midnights = np.arange(start + DAY, session_days[-1] + DAY, DAY)
     bar = np.searchsorted(session_days, midnights, side="left") - 1
+    if last_close is None:
+        last_close = session_days[-1].astype("datetime64[s]") + SESSION_CLOSE
     times = np.concatenate(
         (
             [start.astype("datetime64[s]")],
             midnights.astype("datetime64[s]"),
-            [session_days[-1].astype("datetime64[s]") + SESSION_CLOSE],
+            [np.datetime64(last_close, "s")],
         )
     )
     bars = np.concatenate(([-1], bar, [len(session_days) - 1]))
@@ -143,15 +155,118 @@ def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     """Longest recovery over the drawdowns that recovered, in days rounded up: from the first
     sample below a peak to the first sample back at or above it (0 if none). Matches LEAN's
     printed "Drawdown Recovery" on its regression cases (1, 126 and 3 days)."""
-    longest = 0
-    peak_value = -np.inf
-    first_below = None
-    for value, time in zip(np.asarray(values).tolist(), np.asarray(times), strict=True):
-        if value >= peak_value:
-            if first_below is not None:
-                days = (time - first_below) / np.timedelta64(1, "s") / 86400.0
-                longest = max(longest, math.ceil(days))
-            peak_value, first_below = value, None
-        elif first_below is None:
-            first_below = time
-    return longest
+    values = np.asarray(values, dtype=float)
+    times = np.asarray(times).astype("datetime64[s]")
+    if values.size == 0:
+        return 0
+    # A sample is at a peak when it reaches the highest earlier value (the first always is);
+    # a drawdown runs from the first sample below a peak to the next sample at a peak.
+    earlier_peak = np.concatenate(([-np.inf], np.maximum.accumulate(values)[:-1]))
+    at_peak = values >= earlier_peak
+    starts = np.nonzero(~at_peak[1:] & at_peak[:-1])[0] + 1
+    ends = np.nonzero(at_peak[1:] & ~at_peak[:-1])[0] + 1
+    if ends.size == 0:
+        return 0
+    days = (times[ends] - times[starts[: ends.size]]) / np.timedelta64(1, "s") / 86400.0
+    return int(np.ceil(days).max())
+
+
+# LEAN's BacktestingResultHandler also samples the "Strategy Equity" chart between the daily
+# samples: at a time slice whose UTC time is past the previous chart sample by more than the
+# resample period, (end date's last tick - start date) / 4000, at least 4 minutes. The
+# statistics read that chart, so these points count in the risk-free average, the drawdown and
+# the drawdown recovery (not in the performance and benchmark lists, a separate daily series).
+CHART_SAMPLES = 4000
+MINIMUM_RESAMPLE_MINUTES = 4.0
+EXCHANGE_TIME_ZONE = "America/New_York"
+
+
+def resample_period_seconds(start_date: np.datetime64, end_date: np.datetime64) -> float:
+    """LEAN's resample period in seconds: the minutes from the start date's midnight to the
+    end date's last tick (23:59:59.9999999) over 4000 samples, at least 4 minutes."""
+    days = (np.datetime64(end_date, "D") - np.datetime64(start_date, "D")) / DAY + 1
+    total_minutes = days * 1440.0 - 1e-7 / 60.0
+    if total_minutes < MINIMUM_RESAMPLE_MINUTES * CHART_SAMPLES:
+        return MINIMUM_RESAMPLE_MINUTES * 60.0
+    return total_minutes / CHART_SAMPLES * 60.0
+
+
+def lean_slice_times(
+    start_date: np.datetime64,
+    end_date: np.datetime64,
+    session_closes: np.ndarray,
+    benchmark_bar_ends: np.ndarray | None,
+    event_days: np.ndarray,
+) -> np.ndarray:
+    """The New York times of the time slices a LEAN daily-resolution backtest steps through
+    (datetime64[s], sorted, unique): its start, each session's close (the daily bars), the
+    benchmark feed's bar ends inside the run, and midnight of each day with a dividend, split
+    or split warning of a traded security (LEAN's auxiliary data)."""
+    start = np.datetime64(start_date, "D").astype("datetime64[s]")
+    stop = (np.datetime64(end_date, "D") + DAY).astype("datetime64[s]")
+    parts = [
+        np.array([start]),
+        np.asarray(session_closes).astype("datetime64[s]"),
+        np.asarray(event_days).astype("datetime64[D]").astype("datetime64[s]"),
+    ]
+    if benchmark_bar_ends is not None:
+        ends = np.asarray(benchmark_bar_ends).astype("datetime64[s]")
+        parts.append(ends[(ends > start) & (ends < stop)])
+    times = np.sort(np.concatenate(parts))
+    times = times[(times >= start) & (times < stop)]
+    return times[np.concatenate(([True], times[1:] != times[:-1]))]
+
+
+def chart_sample_times(slice_times: np.ndarray, period_seconds: float) -> np.ndarray:
+    """The slices (New York times) at which LEAN samples the equity chart: the first slice,
+    then each first slice whose UTC time exceeds the previous sample's by the period."""
+    local = pd.DatetimeIndex(np.asarray(slice_times).astype("datetime64[ns]"))
+    utc_seconds = (
+        local.tz_localize(EXCHANGE_TIME_ZONE, ambiguous=False, nonexistent="shift_forward").asi8
+        / 1e9
+    )
+    utc = utc_seconds.tolist()
+    chosen = []
+    position = 0
+    while position < len(utc):
+        chosen.append(position)
+        position = bisect_right(utc, utc[position] + period_seconds, lo=position + 1)
+    return np.asarray(slice_times)[chosen]
+
+
+def equity_between_closes(
+    times: np.ndarray,
+    session_days: np.ndarray,
+    session_closes: np.ndarray,
+    close_equity: np.ndarray,
+    start_equity: float,
+    dividend_cash: np.ndarray | None,
+) -> np.ndarray:
+    """Portfolio value at arbitrary times of a daily-bar run, rounded to 4 decimals: the last
+    session close's equity (start equity before the first), plus the dividend cash a raw-mode
+    position receives at midnight of the next session, the ex-date, before that close."""
+    times = np.asarray(times).astype("datetime64[s]")
+    last = np.searchsorted(np.asarray(session_closes).astype("datetime64[s]"), times, "right") - 1
+    values = np.where(last >= 0, np.asarray(close_equity)[np.maximum(last, 0)], start_equity)
+    if dividend_cash is not None:
+        following = last + 1
+        valid = following < len(session_days)
+        following = np.where(valid, following, 0)
+        midnight = np.asarray(session_days).astype("datetime64[D]").astype("datetime64[s]")
+        paid = valid & (midnight[following] <= times)
+        values = values + np.where(paid, np.asarray(dividend_cash)[following], 0.0)
+    return np.round(values.astype(float), 4)
+
+
+def merge_chart_points(
+    samples: EquitySamples, times: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The equity chart: the daily samples and the extra chart points, by time; a point at a
+    time the chart already has is dropped (LEAN keeps a point only when it is later)."""
+    times = np.asarray(times).astype("datetime64[s]")
+    position = np.minimum(np.searchsorted(samples.times, times), len(samples.times) - 1)
+    extra = samples.times[position] != times
+    all_times = np.concatenate((samples.times, times[extra]))
+    all_values = np.concatenate((samples.values, np.asarray(values, dtype=float)[extra]))
+    order = np.argsort(all_times, kind="stable")
+    return all_times[order], all_values[order]

@@ -25,32 +25,13 @@ SHARED_CASES = SHARED / "lean-regressions.json"
 
 # (case, statistic) pairs our engine does not reproduce yet: each must fail (strict xfail), so
 # fixing one without removing it here turns the suite red.
-KNOWN_MISMATCHES: set[tuple[str, str]] = {
-    # We get 0.52043 (LEAN 0.521): the one string of the four cases not reproduced yet.
-    # Known LEAN behaviour (not applied): LEAN drops hourly benchmark bars outside market hours
-    # (SubscriptionFilterEnumerator, Exchange.IsOpenDuringBar), so on the 15 early closes
-    # 1999-2005 of market-hours-database.json (commit 004849ff) the benchmark keeps the
-    # 12:00-13:00 bar's close. Confirmed by LEAN's DataPoints: 16077 = 2012 daily + 14061
-    # hourly - 30 dropped post-13:00 bars + 33 dividends + 1 (the same count gives
-    # MarginRemaining's 6800 and EquitySplitHoldingsDaily's 50). With it Beta = 0.520624
-    # ("0.521") and the stored, pre-#8254 LEAN printout (Alpha -0.015, raw PSR 0.462%)
-    # matches in full, but Alpha = -0.0154984 ("-0.015"; master prints -0.016).
-    # Master needs Alpha <= -0.0155 while PSR (0.014514%, edge 0.0145%), Sharpe (-0.06261)
-    # and IR (-0.32764) sit at their rounding edges: with the early closes, only a risk-free
-    # rate 3.6e-6..6.0e-6 above ours or a benchmark annual return 3e-6..7e-5 above ours fits.
-    # Tried without success (Beta / Alpha): 1998-11-27 and 12-24 early closes added
-    # 0.520691/-0.0154977; 1999-12-31 added 0.520608/-0.0154985; pre-#8254 first fill
-    # 0.520650/-0.0154986; factor lookup +-1 day (Beta 0.519); unadjusted benchmark (Alpha
-    # -0.010); benchmark rounding (none, 4 dp, 2 dp, 6/8 digits); dividend cash in the
-    # ex-date midnight sample (breaks Sharpe, IR); older daily-resample benchmark list
-    # 0.520532/-0.0154972; extra 12-31 sample -0.0155016 (PSR 0.014%); rf over unique dates
-    # (Sharpe -0.062), over every day to the end date, over sessions only (both PSR 0.014%).
-    # All 25 strings match, but with no LEAN mechanism found: benchmark at the first
-    # midnight = 1998-01-02's open (-0.0155225); rf without the first 5-7 sample dates
-    # (-0.0155003); LEAN's 2015/2018 SPY factor files (-0.0155004), which would also move
-    # three raw dividends by a cent, so End Equity rules them out.
-    ("DividendRegressionAlgorithm", "Beta"),
-}
+KNOWN_MISMATCHES: set[tuple[str, str]] = set()
+# DividendRegressionAlgorithm's Beta (0.521) and Alpha (-0.016) need two LEAN details: the
+# hourly benchmark loses its bars after an early close (app.engine.market_hours), and LEAN's
+# equity chart, whose dates the risk-free rate is averaged over, holds the result handler's
+# resampled points besides the daily samples (app.engine.lean_series.chart_sample_times).
+# Without them Beta is 0.52043; with the early closes alone Alpha is -0.0154984 ("-0.015",
+# what LEAN printed before daily precise end times moved those points off midnight).
 
 
 def load_cases(path: Path) -> dict:
