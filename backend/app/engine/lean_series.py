@@ -20,7 +20,6 @@ over numpy arrays.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,8 +209,9 @@ def lean_slice_times(
         np.asarray(event_days).astype("datetime64[D]").astype("datetime64[s]"),
     ]
     if benchmark_bar_ends is not None:
-        ends = np.asarray(benchmark_bar_ends).astype("datetime64[s]")
-        parts.append(ends[(ends > start) & (ends < stop)])
+        ends = np.asarray(benchmark_bar_ends)  # ascending: cut the run's stretch first
+        first, last = np.searchsorted(ends, np.array([start, stop]).astype(ends.dtype), "right")
+        parts.append(ends[first:last].astype("datetime64[s]"))
     times = np.sort(np.concatenate(parts))
     times = times[(times >= start) & (times < stop)]
     return times[np.concatenate(([True], times[1:] != times[:-1]))]
@@ -225,12 +225,13 @@ def chart_sample_times(slice_times: np.ndarray, period_seconds: float) -> np.nda
         local.tz_localize(EXCHANGE_TIME_ZONE, ambiguous=False, nonexistent="shift_forward").asi8
         / 1e9
     )
-    utc = utc_seconds.tolist()
+    # following[i]: the first slice a sample at slice i lets through; then walk the chain.
+    following = np.searchsorted(utc_seconds, utc_seconds + period_seconds, side="right").tolist()
     chosen = []
     position = 0
-    while position < len(utc):
+    while position < len(following):
         chosen.append(position)
-        position = bisect_right(utc, utc[position] + period_seconds, lo=position + 1)
+        position = following[position]
     return np.asarray(slice_times)[chosen]
 
 
