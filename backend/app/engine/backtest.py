@@ -3,13 +3,10 @@ and compute LEAN-format statistics."""
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +16,7 @@ from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
 from app.engine.parameters import normalize_params, window_rows
-from app.engine.performance import benchmark_bars, build_statistics, statistics_window
+from app.engine.performance import LeanFeed, benchmark_bars, build_statistics
 from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import ExecutionSettings, SimulationOutput, simulate
 from app.engine.strategies import STRATEGIES
@@ -110,29 +107,6 @@ def project_interest_rates() -> tuple[np.ndarray, np.ndarray]:
     return _project_rates
 
 
-# Per market panel (weakly, so a dropped panel frees its entries), per kind: values derived
-# from the panel that every trial of a sweep shares (the same window, the same columns).
-_panel_memos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_panel_memo_lock = threading.Lock()
-T = TypeVar("T")
-
-
-def panel_memo(data: MarketData, kind: str, key: tuple, compute: Callable[[], T], size: int) -> T:
-    """``compute()`` memoised per panel under (kind, key), at most ``size`` keys per kind
-    (the oldest goes first). Only for pure functions of the panel, which is never mutated."""
-    with _panel_memo_lock:
-        entries = _panel_memos.setdefault(data, {}).setdefault(kind, {})
-        cached = entries.get(key)
-    if cached is not None:
-        return cached
-    value = compute()
-    with _panel_memo_lock:
-        if len(entries) >= size:
-            entries.pop(next(iter(entries)))
-        entries[key] = value
-    return value
-
-
 def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int) -> np.ndarray:
     """Per traded column, the window row of its last bar when its data ends inside the window
     (LEAN delists it there), else the window length."""
@@ -148,6 +122,41 @@ def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int)
         stops = in_window.any(axis=0) & ~later
         rows[ended[stops]] = last_bar[stops]
     return rows
+
+
+def lean_feed(
+    data: MarketData,
+    rows: slice,
+    columns: np.ndarray,
+    end_date: pd.Timestamp | None,
+    holdings: np.ndarray,
+    raw: bool,
+) -> LeanFeed:
+    """The parts of a LEAN run its equity chart depends on besides the daily bars (see
+    :class:`LeanFeed`): LEAN emits a dividend or split of a subscribed security at midnight of
+    its date and a split warning at midnight of the session before; in raw mode the dividend
+    is paid then, on the shares held after the previous close."""
+    sessions = data.sessions[rows]
+    events = np.zeros(len(sessions), dtype=bool)
+    dividends = None
+    if data.dividends is not None:
+        dividends = np.nan_to_num(data.dividends[rows][:, columns])
+        events |= np.any(dividends != 0, axis=1)
+    if data.split_factor is not None:
+        ratio = data.split_factor[rows][:, columns]
+        split = np.any(np.isfinite(ratio) & (ratio != 1), axis=1)
+        events |= split
+        events[:-1] |= split[1:]
+    dividend_cash = None
+    if raw and dividends is not None and dividends.any():
+        held_before = np.vstack((np.zeros((1, holdings.shape[1])), holdings[:-1]))
+        dividend_cash = np.sum(held_before * dividends, axis=1)
+    end = sessions[-1] if end_date is None else pd.Timestamp(end_date)
+    return LeanFeed(
+        end_date=np.datetime64(end.date(), "D"),
+        event_days=sessions.values[events].astype("datetime64[D]"),
+        dividend_cash=dividend_cash,
+    )
 
 
 def run_backtest(
@@ -199,13 +208,6 @@ def run_backtest(
     )
     benchmark = benchmark_bars(data, params["benchmark"])
     interest_rates = data.interest_rates or project_interest_rates()
-    window = panel_memo(
-        data,
-        "statistics_window",
-        (pd.Timestamp(start_date), first, last, params["benchmark"]),
-        lambda: statistics_window(pd.Timestamp(start_date), sessions, benchmark, interest_rates),
-        size=4,
-    )
     statistics, metrics = build_statistics(
         start_date=pd.Timestamp(start_date),
         sessions=sessions,
@@ -214,12 +216,14 @@ def run_backtest(
         benchmark=benchmark,
         risk_free_rate=params["risk_free_rate"],
         interest_rates=interest_rates,
-        window=window,
         closing_pnl=output.realized_pnl,
         traded_value=output.traded_value,
         total_orders=output.order_count,
         total_fees=output.total_fees,
         synthetic=data.synthetic,
+        lean_feed=None
+        if data.synthetic
+        else lean_feed(data, rows, columns, params["backtest_end"], output.holdings, raw),
     )
     return BacktestResult(
         equity=pd.Series(output.equity, index=sessions, name="equity"),

@@ -32,6 +32,7 @@ from app.engine.calendar import xnys_sessions
 from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
+from app.engine.market_hours import open_during_bar
 
 LEAN_PRICE_SCALE = 10000.0
 
@@ -131,7 +132,9 @@ def read_hourly_closes(
     hour_dir: Path, factor_dir: Path
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """symbol -> (bar end times, adjusted closes) of each ``hour/*.zip`` (bars stamped with
-    their start time, one hour long)."""
+    their start time, one hour long). Only the bars during which the market is open reach a
+    LEAN algorithm (:func:`app.engine.market_hours.open_during_bar`): after an early close
+    the benchmark keeps the last bar before it, not the late prints the file carries."""
     closes = {}
     for path in sorted(hour_dir.glob("*.zip")) if hour_dir.is_dir() else []:
         with zipfile.ZipFile(path) as archive:
@@ -144,8 +147,10 @@ def read_hourly_closes(
             close = close * factor_for_dates(
                 read_factor_file(factor_path), pd.DatetimeIndex(starts.dt.normalize())
             )
-        ends = (starts + pd.Timedelta(hours=1)).to_numpy().astype("datetime64[s]")
-        closes[path.stem.upper()] = (ends, close)
+        start_times = starts.to_numpy().astype("datetime64[s]")
+        ends = start_times + np.timedelta64(3600, "s")
+        kept = open_during_bar(start_times, ends)
+        closes[path.stem.upper()] = (ends[kept], close[kept])
     return closes
 
 

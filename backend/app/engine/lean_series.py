@@ -1,15 +1,20 @@
 """The series LEAN computes its statistics from (``Engine/Results/BaseResultsHandler.cs``,
-``Common/Statistics/StatisticsBuilder.cs``), as pure functions over numpy arrays.
+``BacktestingResultHandler.cs``, ``Common/Statistics/StatisticsBuilder.cs``), as pure functions
+over numpy arrays.
 
 - Equity samples: the start date at 00:00 New York (start equity), every later calendar day
   at 00:00 up to the last session (weekends and holidays repeat the last close's value), and
-  the last session's close (16:00). Values rounded to 4 decimals.
+  the last session's close (16:00, or its early close). Values rounded to 4 decimals.
+- Equity chart: those samples plus the points the result handler adds every resample period
+  at the time slices it steps through (:func:`chart_sample_times`). The risk-free average, the
+  drawdown, the drawdown recovery and the CAGR's span read the chart.
 - Performance: percent change between samples rounded to 10 decimals (as a fraction here);
   the statistics drop the first two values (the first is the start, the second the day before
   any fill), and the benchmark list is B[i+2] / B[i+1] - 1 (0 when B[i+1] is 0).
 - Benchmark B: the last close at or before each sample time (hourly bars when the data has
-  them, else daily closes at 16:00), 0 before the first bar, rounded to 7 significant digits.
-- Risk-free rate: the mean over the samples' dates of the primary credit rate in force
+  them, only those during market hours, else daily closes at the session close), 0 before the
+  first bar, rounded to 7 significant digits.
+- Risk-free rate: the mean over the chart's dates of the primary credit rate in force
   (LEAN ``InterestRateProvider``: forward-filled, the first rate before the first date).
 """
 
@@ -34,40 +39,32 @@ class EquitySamples:
     bar_of_sample: np.ndarray  # session row whose close the value reflects (-1: the start)
 
 
-def sample_times(start_date: np.datetime64, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(times, bar_of_sample) of LEAN's daily equity samples (module docstring): they depend
-    on the window only. ``sessions`` are the window's session dates (datetime64),
-    ``start_date`` <= the first."""
+def equity_samples(
+    start_date: np.datetime64,
+    sessions: np.ndarray,
+    close_equity: np.ndarray,
+    start_equity: float,
+    last_close: np.datetime64 | None = None,
+) -> EquitySamples:
+    """LEAN's daily equity samples (module docstring) from the equity at each session close.
+    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first;
+    ``last_close`` the time of the last session's close (default 16:00 that day)."""
     session_days = np.asarray(sessions).astype("datetime64[D]")
     start = np.datetime64(start_date, "D")
     midnights = np.arange(start + DAY, session_days[-1] + DAY, DAY)
     bar = np.searchsorted(session_days, midnights, side="left") - 1
+    if last_close is None:
+        last_close = session_days[-1].astype("datetime64[s]") + SESSION_CLOSE
     times = np.concatenate(
         (
             [start.astype("datetime64[s]")],
             midnights.astype("datetime64[s]"),
-            [session_days[-1].astype("datetime64[s]") + SESSION_CLOSE],
+            [np.datetime64(last_close, "s")],
         )
     )
-    return times, np.concatenate(([-1], bar, [len(session_days) - 1]))
-
-
-def sampled_equity(
-    times: np.ndarray, bars: np.ndarray, close_equity: np.ndarray, start_equity: float
-) -> EquitySamples:
-    """The samples at :func:`sample_times` ``(times, bars)`` of the equity at each session
-    close: the start equity, then the close each reflects, rounded to 4 decimals."""
+    bars = np.concatenate(([-1], bar, [len(session_days) - 1]))
     values = np.where(bars >= 0, np.asarray(close_equity)[np.maximum(bars, 0)], start_equity)
     return EquitySamples(times, np.round(values.astype(float), 4), bars)
-
-
-def equity_samples(
-    start_date: np.datetime64, sessions: np.ndarray, close_equity: np.ndarray, start_equity: float
-) -> EquitySamples:
-    """LEAN's daily equity samples (module docstring) from the equity at each session close.
-    ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first."""
-    times, bars = sample_times(start_date, sessions)
-    return sampled_equity(times, bars, close_equity, start_equity)
 
 
 def round_significant(values: np.ndarray, digits: int = 7) -> np.ndarray:
@@ -162,7 +159,7 @@ def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     a drawdown is a run of samples below the peak, recovered by the next sample at one:
     days = ceil((t[recovery] - t[first below]) / 86400 s), the longest such."""
     values = np.asarray(values, dtype=float)
-    times = np.asarray(times)
+    times = np.asarray(times).astype("datetime64[s]")
     if values.size == 0:
         return 0
     peak_before = np.fmax.accumulate(np.concatenate(([-np.inf], values[:-1])))
@@ -175,3 +172,106 @@ def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     began = run_start[np.searchsorted(run_start, recovered) - 1]
     seconds = (times[recovered] - times[began]) / np.timedelta64(1, "s")
     return int(np.max(np.ceil(seconds / 86400.0)))
+
+
+# LEAN's BacktestingResultHandler also samples the "Strategy Equity" chart between the daily
+# samples: at a time slice whose UTC time is past the previous chart sample by more than the
+# resample period, (end date's last tick - start date) / 4000, at least 4 minutes. The
+# statistics read that chart, so these points count in the risk-free average, the drawdown and
+# the drawdown recovery (not in the performance and benchmark lists, a separate daily series).
+CHART_SAMPLES = 4000
+MINIMUM_RESAMPLE_MINUTES = 4.0
+EXCHANGE_TIME_ZONE = "America/New_York"
+
+
+def resample_period_seconds(start_date: np.datetime64, end_date: np.datetime64) -> float:
+    """LEAN's resample period in seconds: the minutes from the start date's midnight to the
+    end date's last tick (23:59:59.9999999) over 4000 samples, at least 4 minutes."""
+    days = (np.datetime64(end_date, "D") - np.datetime64(start_date, "D")) / DAY + 1
+    total_minutes = days * 1440.0 - 1e-7 / 60.0
+    if total_minutes < MINIMUM_RESAMPLE_MINUTES * CHART_SAMPLES:
+        return MINIMUM_RESAMPLE_MINUTES * 60.0
+    return total_minutes / CHART_SAMPLES * 60.0
+
+
+def lean_slice_times(
+    start_date: np.datetime64,
+    end_date: np.datetime64,
+    session_closes: np.ndarray,
+    benchmark_bar_ends: np.ndarray | None,
+    event_days: np.ndarray,
+) -> np.ndarray:
+    """The New York times of the time slices a LEAN daily-resolution backtest steps through
+    (datetime64[s], sorted, unique): its start, each session's close (the daily bars), the
+    benchmark feed's bar ends inside the run, and midnight of each day with a dividend, split
+    or split warning of a traded security (LEAN's auxiliary data)."""
+    start = np.datetime64(start_date, "D").astype("datetime64[s]")
+    stop = (np.datetime64(end_date, "D") + DAY).astype("datetime64[s]")
+    parts = [
+        np.array([start]),
+        np.asarray(session_closes).astype("datetime64[s]"),
+        np.asarray(event_days).astype("datetime64[D]").astype("datetime64[s]"),
+    ]
+    if benchmark_bar_ends is not None:
+        ends = np.asarray(benchmark_bar_ends)  # ascending: cut the run's stretch first
+        first, last = np.searchsorted(ends, np.array([start, stop]).astype(ends.dtype), "right")
+        parts.append(ends[first:last].astype("datetime64[s]"))
+    times = np.sort(np.concatenate(parts))
+    times = times[(times >= start) & (times < stop)]
+    return times[np.concatenate(([True], times[1:] != times[:-1]))]
+
+
+def chart_sample_times(slice_times: np.ndarray, period_seconds: float) -> np.ndarray:
+    """The slices (New York times) at which LEAN samples the equity chart: the first slice,
+    then each first slice whose UTC time exceeds the previous sample's by the period."""
+    local = pd.DatetimeIndex(np.asarray(slice_times).astype("datetime64[ns]"))
+    utc_seconds = (
+        local.tz_localize(EXCHANGE_TIME_ZONE, ambiguous=False, nonexistent="shift_forward").asi8
+        / 1e9
+    )
+    # following[i]: the first slice a sample at slice i lets through; then walk the chain.
+    following = np.searchsorted(utc_seconds, utc_seconds + period_seconds, side="right").tolist()
+    chosen = []
+    position = 0
+    while position < len(following):
+        chosen.append(position)
+        position = following[position]
+    return np.asarray(slice_times)[chosen]
+
+
+def equity_between_closes(
+    times: np.ndarray,
+    session_days: np.ndarray,
+    session_closes: np.ndarray,
+    close_equity: np.ndarray,
+    start_equity: float,
+    dividend_cash: np.ndarray | None,
+) -> np.ndarray:
+    """Portfolio value at arbitrary times of a daily-bar run, rounded to 4 decimals: the last
+    session close's equity (start equity before the first), plus the dividend cash a raw-mode
+    position receives at midnight of the next session, the ex-date, before that close."""
+    times = np.asarray(times).astype("datetime64[s]")
+    last = np.searchsorted(np.asarray(session_closes).astype("datetime64[s]"), times, "right") - 1
+    values = np.where(last >= 0, np.asarray(close_equity)[np.maximum(last, 0)], start_equity)
+    if dividend_cash is not None:
+        following = last + 1
+        valid = following < len(session_days)
+        following = np.where(valid, following, 0)
+        midnight = np.asarray(session_days).astype("datetime64[D]").astype("datetime64[s]")
+        paid = valid & (midnight[following] <= times)
+        values = values + np.where(paid, np.asarray(dividend_cash)[following], 0.0)
+    return np.round(values.astype(float), 4)
+
+
+def merge_chart_points(
+    samples: EquitySamples, times: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The equity chart: the daily samples and the extra chart points, by time; a point at a
+    time the chart already has is dropped (LEAN keeps a point only when it is later)."""
+    times = np.asarray(times).astype("datetime64[s]")
+    position = np.minimum(np.searchsorted(samples.times, times), len(samples.times) - 1)
+    extra = samples.times[position] != times
+    all_times = np.concatenate((samples.times, times[extra]))
+    all_values = np.concatenate((samples.values, np.asarray(values, dtype=float)[extra]))
+    order = np.argsort(all_times, kind="stable")
+    return all_times[order], all_values[order]

@@ -13,8 +13,22 @@ from app.engine import lean_series as ls
 from app.engine import statistics as st
 from app.engine.lean_result import metrics_from_lean_statistics
 from app.engine.market import MarketData
+from app.engine.market_hours import session_close_times
 
 N = st.TRADING_DAYS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class LeanFeed:
+    """What a LEAN run steps through besides its daily bars, for the points LEAN's result
+    handler adds to the equity chart (:func:`app.engine.lean_series.chart_sample_times`): the
+    run's end date, the session days with auxiliary data of a traded security (dividend, split,
+    split warning) and the dividend cash a raw-mode portfolio receives at each session's
+    midnight (None when dividends are not paid in cash)."""
+
+    end_date: np.datetime64
+    event_days: np.ndarray
+    dividend_cash: np.ndarray | None
 
 
 def benchmark_bars(data: MarketData, symbol: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -29,47 +43,7 @@ def benchmark_bars(data: MarketData, symbol: str) -> tuple[np.ndarray, np.ndarra
         return None
     close = data.close[:, data.column(symbol)]
     present = np.isfinite(close)
-    ends = data.sessions.values[present].astype("datetime64[s]") + ls.SESSION_CLOSE
-    return ends, close[present]
-
-
-@dataclass(frozen=True)
-class StatisticsWindow:
-    """What a run's statistics take from its window, not from its equity (the same for every
-    trial of a sweep over one window): LEAN's sample times and the session each reflects
-    (:func:`~app.engine.lean_series.sample_times`), the benchmark's list (None without a
-    benchmark) and LEAN's risk-free rate (the mean of the interest rates over the samples'
-    dates)."""
-
-    times: np.ndarray
-    bar_of_sample: np.ndarray
-    benchmark_list: np.ndarray | None
-    lean_risk_free_rate: float
-
-    def __post_init__(self) -> None:
-        # Shared by the runs over the window (app.engine.backtest.panel_memo): read-only.
-        for array in (self.times, self.bar_of_sample, self.benchmark_list):
-            if array is not None:
-                array.flags.writeable = False
-
-
-def statistics_window(
-    start_date: pd.Timestamp,
-    sessions: pd.DatetimeIndex,
-    benchmark: tuple[np.ndarray, np.ndarray] | None,
-    interest_rates: tuple[np.ndarray, np.ndarray],
-) -> StatisticsWindow:
-    """:class:`StatisticsWindow` of a run from ``start_date`` over ``sessions``;
-    ``benchmark`` as :func:`benchmark_bars` gives it."""
-    times, bars = ls.sample_times(np.datetime64(start_date, "D"), sessions.values)
-    benchmark_list = (
-        None
-        if benchmark is None
-        else ls.benchmark_returns(ls.benchmark_samples(times, benchmark[0], benchmark[1]))[1:]
-    )
-    return StatisticsWindow(
-        times, bars, benchmark_list, ls.mean_risk_free_rate(times, interest_rates)
-    )
+    return session_close_times(data.sessions.values[present]), close[present]
 
 
 def build_statistics(
@@ -86,25 +60,52 @@ def build_statistics(
     total_orders: int,
     total_fees: float,
     synthetic: bool,
-    window: StatisticsWindow | None = None,
+    lean_feed: LeanFeed | None = None,
 ) -> tuple[dict[str, str], dict[str, float | bool]]:
     """LEAN statistics strings and float metrics. ``risk_free_rate`` None: LEAN's rate, the
-    mean of ``interest_rates`` over the sample dates; a number overrides it. ``window``: the
-    :func:`statistics_window` of these start date, sessions, benchmark and interest rates,
-    when the caller has it already (made from them when None)."""
-    if window is None:
-        window = statistics_window(start_date, sessions, benchmark, interest_rates)
-    samples = ls.sampled_equity(window.times, window.bar_of_sample, equity, start_equity)
+    mean of ``interest_rates`` over the equity chart's dates; a number overrides it. With
+    ``lean_feed`` the equity chart also holds LEAN's resampled points and sessions end at
+    their early closes; without it (the synthetic demo markets) it is the daily samples."""
+    start_day = np.datetime64(start_date, "D")
+    if lean_feed is None:
+        samples = ls.equity_samples(start_day, sessions.values, equity, start_equity)
+        chart_times, chart_values = samples.times, samples.values
+    else:
+        closes = session_close_times(sessions.values)
+        samples = ls.equity_samples(
+            start_day, sessions.values, equity, start_equity, last_close=closes[-1]
+        )
+        slices = ls.lean_slice_times(
+            start_day,
+            lean_feed.end_date,
+            closes,
+            None if benchmark is None else benchmark[0],
+            lean_feed.event_days,
+        )
+        extra = ls.chart_sample_times(
+            slices, ls.resample_period_seconds(start_day, lean_feed.end_date)
+        )
+        extra = extra[extra <= samples.times[-1]]
+        extra_values = ls.equity_between_closes(
+            extra, sessions.values, closes, equity, start_equity, lean_feed.dividend_cash
+        )
+        chart_times, chart_values = ls.merge_chart_points(samples, extra, extra_values)
     values, times = samples.values, samples.times
-    performance = ls.performance_returns(values)[1:]
-    benchmark_list = window.benchmark_list
-    rf = window.lean_risk_free_rate if risk_free_rate is None else float(risk_free_rate)
+    benchmark_values = (
+        None if benchmark is None else ls.benchmark_samples(times, benchmark[0], benchmark[1])
+    )
+    performance, benchmark_list = ls.statistics_lists(values, benchmark_values)
+    rf = (
+        ls.mean_risk_free_rate(chart_times, interest_rates)
+        if risk_free_rate is None
+        else float(risk_free_rate)
+    )
     end_equity = float(equity[-1])
     cagr = st.compounding_annual_return(
-        start_equity, end_equity, st.years_between(times[0], times[-1])
+        start_equity, end_equity, st.years_between(chart_times[0], chart_times[-1])
     )
-    max_dd = st.max_drawdown(values)
-    recovery = ls.drawdown_recovery_days(values, times)
+    max_dd = st.max_drawdown(chart_values)
+    recovery = ls.drawdown_recovery_days(chart_values, chart_times)
     turnover_points = ls.turnover_per_sample(samples, traded_value)
     turnover = float(turnover_points.mean()) if turnover_points.size else 0.0
     trades = st.trade_statistics(closing_pnl, start_equity)

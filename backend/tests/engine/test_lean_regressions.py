@@ -25,17 +25,13 @@ SHARED_CASES = SHARED / "lean-regressions.json"
 
 # (case, statistic) pairs our engine does not reproduce yet: each must fail (strict xfail), so
 # fixing one without removing it here turns the suite red.
-KNOWN_MISMATCHES: set[tuple[str, str]] = {
-    # We get 0.52043 (LEAN 0.521): the one string of the four cases not reproduced yet.
-    # Lead (not applied): LEAN drops hourly benchmark bars outside market hours
-    # (SubscriptionFilterEnumerator, Exchange.IsOpenDuringBar), so on early-close days the
-    # benchmark keeps the 12:00-13:00 bar's close, not the post-13:00 bars our hour/spy.zip
-    # carries. With the early closes of LEAN's market-hours-database.json (commit 004849ff,
-    # 15 days 1999-2005) Beta becomes 0.52062 ("0.521") and the older LEAN printout of this
-    # case (Alpha -0.015, PSR on raw returns 0.462%) matches in full, but Alpha becomes
-    # -0.0154984 ("-0.015", LEAN master prints -0.016); XNYS early closes give the same.
-    ("DividendRegressionAlgorithm", "Beta"),
-}
+KNOWN_MISMATCHES: set[tuple[str, str]] = set()
+# DividendRegressionAlgorithm's Beta (0.521) and Alpha (-0.016) need two LEAN details: the
+# hourly benchmark loses its bars after an early close (app.engine.market_hours), and LEAN's
+# equity chart, whose dates the risk-free rate is averaged over, holds the result handler's
+# resampled points besides the daily samples (app.engine.lean_series.chart_sample_times).
+# Without them Beta is 0.52043; with the early closes alone Alpha is -0.0154984 ("-0.015",
+# what LEAN printed before daily precise end times moved those points off midnight).
 
 
 def load_cases(path: Path) -> dict:
