@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from app.engine.execution import BAD_FILL_PRICE
 from app.engine.loop_steps import (
-    BAD_FILL_PRICE,
     decision_orders,
     fill_orders,
     valid_price,

@@ -9,14 +9,14 @@ import math
 
 from numba import njit
 
+from app.engine.execution import (
+    BAD_DECISION_PRICE,
+    DECIDE_UNHELD,
+    DECIDE_WHEN_FLAT,
+    NEGATIVE_PORTFOLIO,
+)
 from app.engine.orders import apply_fill, order_fee, set_holdings_quantity
 from app.engine.pairwise import pairwise_sum
-
-# How a decision applies: every time, only while nothing is held (LEAN's
-# ``if not Portfolio.Invested``), or only for the assets not held yet.
-DECIDE_ALWAYS, DECIDE_WHEN_FLAT, DECIDE_UNHELD = 0, 1, 2
-# Why a run stopped (the first field of the loop's error record).
-NO_ERROR, BAD_DECISION_PRICE, NEGATIVE_PORTFOLIO, BAD_FILL_PRICE = 0, 1, 2, 3
 
 
 @njit(cache=True)

@@ -12,42 +12,29 @@ equal the former numpy ones bit for bit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numba import njit
 
-IB_FEE_PER_SHARE = 0.005
-IB_MINIMUM_FEE = 1.0
-# DESIGN §5 (LEAN ``InteractiveBrokersFeeModel``): at most 0.5 % of the order's value, and the
-# cap only applies when the per-share fee is above the $1 minimum.
-IB_MAXIMUM_FEE_FRACTION = 0.005
-# The cap 0.005 * |shares| * |price| is below the per-share fee exactly when |price| < this.
-IB_CAP_PRICE = IB_MAXIMUM_FEE_FRACTION / IB_FEE_PER_SHARE
-# LEAN's ``Settings.MinimumOrderMarginPortfolioPercentage``.
-MINIMUM_ORDER_MARGIN_FRACTION = 0.001
-# LEAN's equity default leverage (margin account).
-DEFAULT_LEVERAGE = 2.0
-# ExecutionSettings.fee_model as the integer the compiled code takes.
-FEE_MODEL_CODES = {"none": 0, "interactive_brokers": 1, "bps": 2}
-FEE_NONE, FEE_INTERACTIVE_BROKERS, FEE_BPS = 0, 1, 2
-# LEAN's sizing loop gives up after this many adjustments.
-MAX_SIZING_STEPS = 100
+from app.engine.execution import (
+    FEE_BPS,
+    FEE_INTERACTIVE_BROKERS,
+    IB_CAP_PRICE,
+    IB_FEE_PER_SHARE,
+    IB_MINIMUM_FEE,
+    MAX_SIZING_STEPS,
+    ExecutionSettings,
+)
 
-
-@dataclass(frozen=True)
-class ExecutionSettings:
-    fill_model: str = "next_open"
-    fractional_shares: bool = False
-    fee_model: str = "interactive_brokers"
-    fee_bps: float = 0.0
-    free_portfolio_value_percentage: float = 0.0025
-    data_normalization: str = "adjusted"
-    minimum_order_margin_percentage: float = MINIMUM_ORDER_MARGIN_FRACTION
-
-    @property
-    def fee_model_code(self) -> int:
-        return FEE_MODEL_CODES[self.fee_model]
+__all__ = [
+    "ExecutionSettings",
+    "apply_fill",
+    "interactive_brokers_fee",
+    "interactive_brokers_fees",
+    "order_fee",
+    "order_fees",
+    "set_holdings_quantities",
+    "set_holdings_quantity",
+]
 
 
 @njit(cache=True)

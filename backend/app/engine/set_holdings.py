@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from app.engine.errors import BacktestInputError
+from app.engine.execution import DEFAULT_LEVERAGE
 from app.engine.market import MarketData
-from app.engine.orders import DEFAULT_LEVERAGE
 from app.engine.simulator import DECIDE_ALWAYS, DECIDE_UNHELD, DECIDE_WHEN_FLAT
 
 REBALANCE_MODES = ("if_not_invested", "every_bar")

@@ -25,26 +25,28 @@ import numpy as np
 import pandas as pd
 
 from app.engine.errors import BacktestInputError
-from app.engine.event_loop import run_events
-from app.engine.loop_steps import (
+from app.engine.execution import (
     BAD_DECISION_PRICE,
     BAD_FILL_PRICE,
     DECIDE_ALWAYS,
     DECIDE_UNHELD,
     DECIDE_WHEN_FLAT,
+    DEFAULT_LEVERAGE,
+    FEE_MODELS,
+    FILL_MODELS,
     NEGATIVE_PORTFOLIO,
+    NORMALIZATIONS,
+    ExecutionSettings,
 )
 from app.engine.market import forward_filled
-from app.engine.orders import DEFAULT_LEVERAGE, ExecutionSettings
-
-FILL_MODELS = ("next_open", "close")
-FEE_MODELS = ("interactive_brokers", "bps", "none")
-NORMALIZATIONS = ("adjusted", "raw")
 
 __all__ = [
     "DECIDE_ALWAYS",
     "DECIDE_UNHELD",
     "DECIDE_WHEN_FLAT",
+    "FEE_MODELS",
+    "FILL_MODELS",
+    "NORMALIZATIONS",
     "ExecutionSettings",
     "SimulationOutput",
     "simulate",
@@ -144,6 +146,9 @@ def simulate(
 
     equity[t] = cash[t] + sum over held assets, in column order, of shares * mark[t],
     mark = last known close."""
+    # Imported here: numba is only loaded by the processes that run backtests.
+    from app.engine.event_loop import run_events
+
     n_sessions = len(sessions)
     if columns is None:
         n_assets = close_price.shape[1]
