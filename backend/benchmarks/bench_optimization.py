@@ -75,6 +75,28 @@ class Sampler(threading.Thread):
             time.sleep(self.every)
 
 
+def group_cpu_seconds(pgid: int) -> tuple[float, float]:
+    """(CPU seconds of the server process, of the rest of its process group: the workers)
+    so far, user + system, from /proc (independent of what else the machine runs)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = others = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) != pgid:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(entry.name) == pgid:
+            server += seconds
+        else:
+            others += seconds
+    return server, others
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -93,6 +115,7 @@ def run_sweep(
     """POST -> completed -> top 3; with ``page``, a second sampler times GET .../trials with
     those query parameters (a page of the trials table) while the sweep runs."""
     started = time.perf_counter()
+    cpu_before = group_cpu_seconds(pgid)
     response = client.post(f"{base}/api/optimizations", json=body)
     response.raise_for_status()
     sweep_id = response.json()["id"]
@@ -109,6 +132,7 @@ def run_sweep(
         time.sleep(0.05)
     top = client.get(f"{base}/api/optimizations/{sweep_id}/top", params={"n": 3}).json()
     wall = time.perf_counter() - started
+    cpu_after = group_cpu_seconds(pgid)
     analysed = None
     if page is not None:  # the big one: also until its analysis and report are stored
         status = f"{base}/api/optimizations/{sweep_id}"
@@ -125,6 +149,8 @@ def run_sweep(
         page_p95 = pages[int(0.95 * (len(pages) - 1))] * 1000
     latencies = sorted(sampler.latencies)
     return {
+        "server_cpu": cpu_after[0] - cpu_before[0],
+        "workers_cpu": cpu_after[1] - cpu_before[1],
         "page_p95_ms": page_p95,
         "analysed": analysed,
         "load": os.getloadavg(),
@@ -276,6 +302,10 @@ def main() -> None:
             f"| 1 | <= 20 s |"
         )
         print(f"| status GET p95 during the big sweep | {big['p95_ms']:.1f} ms | 1 | < 50 ms |")
+        print(
+            f"| CPU during the big sweep: server / workers | {big['server_cpu']:.1f} s / "
+            f"{big['workers_cpu']:.1f} s | 1 | |"
+        )
         print(
             f"| server memory during the big sweep, peak | {big['peak_rss_mb']:.0f} MB | 1 | "
             "<= 1 GB |"
