@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import Float, case, cast, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequest
@@ -108,8 +108,27 @@ def _check_axes(optimization: Optimization, axes: dict[str, str | None]) -> None
 
 def _param(name: str):
     """A trial's stored decimal string as a number, in SQL; equal values written differently
-    ("0.70", "0.7") fall into one group."""
+    ("0.70", "0.7") become one number."""
     return cast(OptimizationTrial.params[name].as_string(), Float)
+
+
+def _run_columns(session: Session, optimization: Optimization, metric: str) -> dict:
+    """The sweep's runs from the index over (sweep, status, main metrics): run id ->
+    (completed, the metric, feasible: True / False, None unless completed)."""
+    completed = BacktestRun.status == RunStatus.completed
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                BacktestRun.id,
+                case((completed, 1), else_=0),
+                getattr(BacktestRun, metric),
+                feasible_flag(constraints_of(optimization)),
+            ).where(BacktestRun.optimization_id == optimization.id)
+        )
+        .all()
+    )
+    return {run_id: (done == 1, value, ok) for run_id, done, value, ok in rows}
 
 
 def heatmap_cells(
@@ -125,72 +144,70 @@ def heatmap_cells(
     feasible: bool | None = None,
 ) -> SweepAggregates:
     """Per (panel, y, x) value: trials, completed, feasible (completed and meeting the
-    constraints), and ``stat`` of ``metric`` over the completed trials. With ``feasible``
-    only the completed trials that meet (True) or miss (False) the constraints are counted;
+    constraints), and ``stat`` of ``metric`` over the completed trials with the run that
+    holds the max (min), the lowest trial index among equals. With ``feasible`` only the
+    completed trials that meet (True) or miss (False) the constraints are counted;
     ``source`` keeps the grid's trials (the default: perturbations lie off its lattice), the
-    perturbations', or all."""
+    perturbations', or all.
+
+    Two narrow queries (the trials' axis values, read from their parameters in SQL, and the
+    runs' status, metric and feasibility from an index), grouped here with numpy."""
     _check_axes(optimization, {"x": x, "y": y, "panel": panel})
-    completed = BacktestRun.status == RunStatus.completed
-    is_feasible = feasible_flag(constraints_of(optimization))
-    value = case((completed, getattr(BacktestRun, metric)), else_=None)
-    keys = [_param(x).label("x")]
-    keys.append((_param(y) if y else cast(None, Float)).label("y"))
-    keys.append((_param(panel) if panel else cast(None, Float)).label("panel"))
+    axes = [name for name in (panel, y, x) if name]
     where = [OptimizationTrial.optimization_id == optimization.id]
     if source != "all":
         where.append(OptimizationTrial.source == source)
-    if feasible is not None:
-        where.append(is_feasible.is_(True) if feasible else is_feasible.is_(False))
-    # The row that holds the cell's max (min): first by the value, then the lowest index.
-    best_first = value.desc() if stat == "max" else value.asc()
-    order = row_number_over(keys, value.is_(None), best_first, OptimizationTrial.trial_index)
-    rows = (
-        select(
-            *keys,
-            value.label("value"),
-            case((completed, 1), else_=0).label("completed"),
-            case((is_feasible.is_(True), 1), else_=0).label("feasible"),
-            OptimizationTrial.run_id,
-            OptimizationTrial.trial_index,
-            order.label("place"),
+    trials = (
+        session.connection()
+        .execute(
+            select(OptimizationTrial.trial_index, OptimizationTrial.run_id, *map(_param, axes))
+            .where(*where)
+            .order_by(OptimizationTrial.trial_index)
         )
-        .select_from(OptimizationTrial)
-        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(*where)
-        .subquery()
+        .all()
     )
-    reduce = {"max": func.max, "min": func.min, "mean": func.avg}[stat]
-    first = and_(rows.c.place == 1, rows.c.value.is_not(None))
-    grouped = session.execute(
-        select(
-            rows.c.x,
-            rows.c.y,
-            rows.c.panel,
-            func.count(),
-            func.sum(rows.c.completed),
-            func.sum(rows.c.feasible),
-            reduce(rows.c.value),
-            func.max(case((first, rows.c.run_id))),
-            func.max(case((first, rows.c.trial_index))),
-        )
-        .group_by(rows.c.panel, rows.c.y, rows.c.x)
-        .order_by(rows.c.panel, rows.c.y, rows.c.x)
-    ).all()
+    runs = _run_columns(session, optimization, metric)
+    no_run = (False, None, None)
+    outcome = [runs.get(row[1], no_run) if row[1] is not None else no_run for row in trials]
+    keep = np.array([feasible is None or ok is feasible for _, _, ok in outcome], dtype=bool)
+    n = int(keep.sum())
+    # One row per trial: (panel, y, x), 0 for an axis not asked for, NaN for a missing value.
+    keys = np.zeros((n, 3))
+    if n:
+        values = np.array([row[2:] for row in trials], dtype=float).reshape(len(trials), -1)
+        keys[:, 3 - len(axes) :] = values[keep]
+    trial_index = np.array([row[0] for row in trials], dtype=np.int64)[keep]
+    run_id = np.array([row[1] or 0 for row in trials], dtype=np.int64)[keep]
+    completed = np.array([done for done, _, _ in outcome], dtype=bool)[keep]
+    ok = np.array([bool(flag) for _, _, flag in outcome], dtype=bool)[keep]
+    value = np.array(
+        [v if done and v is not None else np.nan for done, v, _ in outcome], dtype=float
+    )[keep]
+    groups, group_of = np.unique(keys, axis=0, return_inverse=True)
+    group_of = group_of.reshape(-1)
+    count = np.bincount(group_of, minlength=len(groups))
+    done = np.bincount(group_of, weights=completed, minlength=len(groups))
+    good = np.bincount(group_of, weights=ok, minlength=len(groups))
+    cell_value, best_run, best_index = _reduce(group_of, value, trial_index, run_id, stat, groups)
+
+    def axis_value(column: int, name: str | None) -> float | None:
+        return None if name is None or np.isnan(column) else float(column)
+
     cells = [
         AggregateCell(
-            x=cx,
-            y=cy,
-            panel=cp,
-            trials=count,
-            completed=int(done or 0),
-            feasible=int(ok or 0),
-            value=None if cell_value is None else float(cell_value),
-            run_id=None if stat == "mean" else run_id,
-            trial_index=None if stat == "mean" else trial_index,
+            x=axis_value(groups[g, 2], x),
+            y=axis_value(groups[g, 1], y),
+            panel=axis_value(groups[g, 0], panel),
+            trials=int(count[g]),
+            completed=int(done[g]),
+            feasible=int(good[g]),
+            value=cell_value[g],
+            run_id=best_run[g],
+            trial_index=best_index[g],
         )
-        for cx, cy, cp, count, done, ok, cell_value, run_id, trial_index in grouped
+        for g in range(len(groups))
     ]
-    values = [cell.value for cell in cells if cell.value is not None]
+    present = [cell.value for cell in cells if cell.value is not None]
     return SweepAggregates(
         x=x,
         y=y,
@@ -203,14 +220,39 @@ def heatmap_cells(
         y_values=sorted({cell.y for cell in cells if cell.y is not None}),
         panel_values=sorted({cell.panel for cell in cells if cell.panel is not None}),
         cells=cells,
-        trials=sum(cell.trials for cell in cells),
-        lo=min(values) if values else None,
-        hi=max(values) if values else None,
+        trials=n,
+        lo=min(present) if present else None,
+        hi=max(present) if present else None,
     )
 
 
-def row_number_over(partition, *order_by):
-    return func.row_number().over(partition_by=partition, order_by=order_by)
+def _reduce(group_of, value, trial_index, run_id, stat, groups):
+    """Per group: the max, min or mean of ``value`` over its non-NaN entries (None if none),
+    and for max / min the run and trial index holding it (the lowest index among equals)."""
+    size = len(groups)
+    cell_value: list[float | None] = [None] * size
+    best_run: list[int | None] = [None] * size
+    best_index: list[int | None] = [None] * size
+    known = ~np.isnan(value)
+    if stat == "mean":
+        sums = np.bincount(group_of[known], weights=value[known], minlength=size)
+        counts = np.bincount(group_of[known], minlength=size)
+        for g in np.flatnonzero(counts):
+            cell_value[g] = float(sums[g] / counts[g])
+        return cell_value, best_run, best_index
+    group_of, value = group_of[known], value[known]
+    trial_index, run_id = trial_index[known], run_id[known]
+    order = np.lexsort((trial_index, -value if stat == "max" else value, group_of))
+    first = order[np.unique(group_of[order], return_index=True)[1]]
+    for g, best, run, index in zip(
+        group_of[first].tolist(),
+        value[first].tolist(),
+        run_id[first].tolist(),
+        trial_index[first].tolist(),
+        strict=True,
+    ):
+        cell_value[g], best_run[g], best_index[g] = best, run, index
+    return cell_value, best_run, best_index
 
 
 def pareto_front(cagr: np.ndarray, max_drawdown: np.ndarray) -> np.ndarray:
@@ -237,9 +279,9 @@ def pareto_front(cagr: np.ndarray, max_drawdown: np.ndarray) -> np.ndarray:
     return front
 
 
-def sample_keys(trial_index: np.ndarray) -> np.ndarray:
-    """A fixed pseudo-random key per trial index: ``(index * 2654435761) mod 2^32``."""
-    return (trial_index.astype(np.uint64) * np.uint64(_SAMPLE_HASH)) % np.uint64(2**32)
+def sample_keys(run_id: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random key per run: ``(run_id * 2654435761) mod 2^32``."""
+    return (run_id.astype(np.uint64) * np.uint64(_SAMPLE_HASH)) % np.uint64(2**32)
 
 
 def scatter_points(
@@ -247,68 +289,72 @@ def scatter_points(
 ) -> SweepScatter:
     """At most ``limit`` completed trials for the CAGR / max drawdown scatter: the Top
     ``top`` by the sweep's ranking, then the Pareto front (lowest drawdown first), then the
-    trials with the smallest ``sample_keys`` until ``limit``; ``total`` counts every completed
-    trial with both metrics. The Top ``top`` are always shown, even beyond ``limit``."""
+    trials whose runs have the smallest ``sample_keys`` until ``limit``; ``total`` counts
+    every completed trial with both metrics. The Top ``top`` are always shown, even beyond
+    ``limit``. The runs are read from the index over (sweep, status, main metrics); the
+    parameters only of the trials shown."""
     limit = max(limit, top)
-    is_feasible = feasible_flag(constraints_of(optimization))
-    rows = session.execute(
-        select(
-            OptimizationTrial.id,
-            OptimizationTrial.trial_index,
-            OptimizationTrial.run_id,
-            OptimizationTrial.source,
-            BacktestRun.cagr,
-            BacktestRun.max_drawdown,
-            is_feasible,
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                BacktestRun.id,
+                BacktestRun.cagr,
+                BacktestRun.max_drawdown,
+                feasible_flag(constraints_of(optimization)),
+            ).where(
+                BacktestRun.optimization_id == optimization.id,
+                BacktestRun.status == RunStatus.completed,
+                BacktestRun.cagr.is_not(None),
+                BacktestRun.max_drawdown.is_not(None),
+            )
         )
-        .join(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(
-            OptimizationTrial.optimization_id == optimization.id,
-            BacktestRun.status == RunStatus.completed,
-            BacktestRun.cagr.is_not(None),
-            BacktestRun.max_drawdown.is_not(None),
-        )
-        .order_by(OptimizationTrial.trial_index)
-    ).all()
-    if not rows or limit == 0:
-        return SweepScatter(total=len(rows), points=[])
-    columns = list(zip(*rows, strict=True))
-    trial_index = np.asarray(columns[1], dtype=np.int64)
-    run_ids = np.asarray(columns[2], dtype=np.int64)
-    cagr = np.asarray(columns[4], dtype=float)
-    drawdown = np.asarray(columns[5], dtype=float)
+        .all()
+    )
+    if not rows:
+        return SweepScatter(total=0, points=[])
+    run_ids = np.array([row[0] for row in rows], dtype=np.int64)
+    cagr = np.array([row[1] for row in rows], dtype=float)
+    drawdown = np.array([row[2] for row in rows], dtype=float)
     ranks = {}
     if top:
         ranking = rank_sweep(session, optimization, top, with_summary=False)
         ranks = {item.run_id: item.rank for item in ranking.items}
     front = pareto_front(cagr, drawdown)
-    chosen: list[int] = [i for i in np.flatnonzero(np.isin(run_ids, list(ranks)))]
+    chosen = list(np.flatnonzero(np.isin(run_ids, list(ranks))))
     by_drawdown = np.flatnonzero(front)[np.argsort(drawdown[front], kind="stable")]
-    for group in (by_drawdown, np.argsort(sample_keys(trial_index), kind="stable")):
-        taken = set(chosen)
-        chosen.extend(int(i) for i in group if int(i) not in taken)
-        if len(chosen) >= limit:
+    sample = np.argsort(sample_keys(run_ids), kind="stable")
+    taken = set(chosen)
+    for row in np.concatenate((by_drawdown, sample)):
+        if len(taken) >= limit:
             break
-    chosen = sorted(set(chosen[:limit]))
-    params = dict(
-        session.execute(
-            select(OptimizationTrial.id, OptimizationTrial.params).where(
-                OptimizationTrial.id.in_([rows[i][0] for i in chosen])
-            )
-        ).all()
-    )
+        if row not in taken:
+            taken.add(row)
+    trials = {
+        run_id: (trial_index, source, params)
+        for run_id, trial_index, source, params in session.connection()
+        .execute(
+            select(
+                OptimizationTrial.run_id,
+                OptimizationTrial.trial_index,
+                OptimizationTrial.source,
+                OptimizationTrial.params,
+            ).where(OptimizationTrial.run_id.in_([int(run_ids[i]) for i in taken]))
+        )
+        .all()
+    }
     points = [
         ScatterPoint(
-            trial_index=int(trial_index[i]),
+            trial_index=trials[int(run_ids[i])][0],
             run_id=int(run_ids[i]),
-            source=rows[i][3],
-            params=stored_params(params[rows[i][0]]),
+            source=trials[int(run_ids[i])][1],
+            params=stored_params(trials[int(run_ids[i])][2]),
             cagr=float(cagr[i]),
             max_drawdown=float(drawdown[i]),
-            feasible=bool(rows[i][6]),
+            feasible=bool(rows[i][3]),
             rank=ranks.get(int(run_ids[i])),
             front=bool(front[i]),
         )
-        for i in chosen
+        for i in taken
     ]
-    return SweepScatter(total=len(rows), points=points)
+    return SweepScatter(total=len(rows), points=sorted(points, key=lambda p: p.trial_index))

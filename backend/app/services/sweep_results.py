@@ -105,16 +105,20 @@ class SweepSummary:
 
 
 def status_counts(session: Session, optimization_id: int) -> SweepCounts:
+    """From the sweep's runs (an index over the sweep and the status answers it without
+    reading a row); trials without a run yet are ``pending``."""
     rows = session.execute(
         select(BacktestRun.status, func.count())
-        .select_from(OptimizationTrial)
-        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(OptimizationTrial.optimization_id == optimization_id)
+        .where(BacktestRun.optimization_id == optimization_id)
         .group_by(BacktestRun.status)
     ).all()
     counts = {field.name: 0 for field in fields(SweepCounts)}
     for status, count in rows:
-        counts["pending" if status is None else RunStatus(status).value] += count
+        counts[RunStatus(status).value] += count
+    trials_total = session.execute(
+        select(Optimization.trials_total).where(Optimization.id == optimization_id)
+    ).scalar_one_or_none()
+    counts["pending"] = max((trials_total or 0) - sum(counts.values()), 0)
     return SweepCounts(**counts)
 
 
@@ -132,9 +136,7 @@ def constraints_of(optimization: Optimization) -> list[Constraint]:
 
 def runs_of(optimization_id: int) -> ColumnElement[bool]:
     """A WHERE clause: the backtest run belongs to one of the sweep's trials."""
-    return BacktestRun.id.in_(
-        select(OptimizationTrial.run_id).where(OptimizationTrial.optimization_id == optimization_id)
-    )
+    return BacktestRun.optimization_id == optimization_id
 
 
 def rank_sweep(
