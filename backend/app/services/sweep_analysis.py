@@ -231,6 +231,9 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
         full_window_metrics=stored_metrics,
         metric_footing=ranking_value,
     )
+    # The (trials x samples) matrix is not needed for the document: let it go before the
+    # document's Python objects are built (~120 MB for 10,000 trials).
+    del equity
     document = analysis.to_dict()
     document["baseline"].update(
         used=baseline_equity is not None,
