@@ -30,6 +30,16 @@ class BacktestRun(Base):
     __table_args__ = (
         Index("ix_backtest_runs_status_id", "status", "id"),
         Index("ix_backtest_runs_project_status", "project_id", "status"),
+        # A sweep's runs by status, with the metrics its status polls and pages read most:
+        # counts and the leader come from this index alone, without the runs' rows.
+        Index(
+            "ix_backtest_runs_sweep_status",
+            "optimization_id",
+            "status",
+            "cagr",
+            "max_drawdown",
+            "sharpe",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +52,11 @@ class BacktestRun(Base):
     pipeline_train_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("ml_train_jobs.id"), index=True
     )
+    # The sweep whose trial this run is (None for a run of its own): the same link as
+    # OptimizationTrial.run_id, kept here so that a sweep's runs are found by an index. No
+    # foreign key: optimizations already refer to runs (their baseline), and a cycle would
+    # leave no order to delete the two tables in.
+    optimization_id: Mapped[int | None] = mapped_column(Integer)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     cagr: Mapped[float | None] = mapped_column(Float)
     max_drawdown: Mapped[float | None] = mapped_column(Float)

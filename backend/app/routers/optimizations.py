@@ -6,6 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from app.deps import ReadSessionDep, SessionDep, SettingsDep, WorkerDep
+from app.models import METRIC_COLUMNS
 from app.routers.common import Limit, Offset, OptionalId, PathId
 from app.schemas.common import Page
 from app.schemas.optimizations import (
@@ -16,12 +17,21 @@ from app.schemas.optimizations import (
     TopOut,
     TrialOut,
 )
+from app.schemas.sweep_aggregates import AggregatesOut, ScatterOut
 from app.services import optimizations as service
-from app.services import reports, sweep_analysis, sweep_plan, sweep_results
+from app.services import (
+    reports,
+    sweep_aggregates,
+    sweep_analysis,
+    sweep_plan,
+    sweep_results,
+    sweep_trials,
+)
 
 router = APIRouter(prefix="/api/optimizations", tags=["optimizations"])
 
 MAX_TRIALS_PAGE = 1000
+MAX_SCATTER_POINTS = 5000
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -78,7 +88,7 @@ def get_optimization(optimization_id: PathId, session: ReadSessionDep):
     return sweep_results.describe(session, service.get_optimization(session, optimization_id))
 
 
-TrialSort = Literal[sweep_results.TRIAL_SORT_KEYS]  # type: ignore[valid-type]
+TrialSort = Literal[sweep_trials.TRIAL_SORT_KEYS]  # type: ignore[valid-type]
 
 
 @router.get("/{optimization_id}/trials", response_model=Page[TrialOut])
@@ -94,7 +104,7 @@ def list_trials(
     """A page of the sweep's trials (``total``: how many match), sorted by the trial index,
     the objective or any metric; ``feasible`` keeps only the completed trials that meet (or
     miss) the constraints. A page holds at most 1,000 trials."""
-    items, total = sweep_results.list_trials(
+    items, total = sweep_trials.list_trials(
         session,
         service.get_optimization(session, optimization_id),
         limit=limit,
@@ -104,6 +114,54 @@ def list_trials(
         feasible=feasible,
     )
     return {"items": items, "total": total}
+
+
+ParamName = Annotated[str, Query(min_length=1, max_length=64)]
+MetricName = Literal[METRIC_COLUMNS]  # type: ignore[valid-type]
+
+
+@router.get("/{optimization_id}/aggregates", response_model=AggregatesOut)
+def aggregates(
+    optimization_id: PathId,
+    session: ReadSessionDep,
+    x: ParamName,
+    y: ParamName | None = None,
+    panel: ParamName | None = None,
+    metric: MetricName = "cagr",
+    stat: Literal[sweep_aggregates.AGGREGATE_STATS] = "max",  # type: ignore[valid-type]
+    source: Literal[sweep_aggregates.AGGREGATE_SOURCES] = "grid",  # type: ignore[valid-type]
+    feasible: bool | None = None,
+):
+    """Heatmap cells: the sweep's trials grouped by the values of the swept parameters ``x``,
+    ``y`` and ``panel`` (one heatmap per value), each cell with its trials, completed and
+    feasible counts and the ``stat`` of ``metric`` over its completed trials (with the run
+    holding the max or min). ``feasible`` keeps only the completed trials that meet (or miss)
+    the constraints; ``source`` the grid's trials (default), the perturbations' or all."""
+    return sweep_aggregates.heatmap_cells(
+        session,
+        service.get_optimization(session, optimization_id),
+        x=x,
+        y=y,
+        panel=panel,
+        metric=metric,
+        stat=stat,
+        source=source,
+        feasible=feasible,
+    )
+
+
+@router.get("/{optimization_id}/scatter", response_model=ScatterOut)
+def scatter(
+    optimization_id: PathId,
+    session: ReadSessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_SCATTER_POINTS)] = 1000,
+    top: Annotated[int, Query(ge=0, le=100)] = 3,
+):
+    """At most ``limit`` completed trials as (max drawdown, CAGR) points: the Top ``top``
+    (with their rank), the Pareto front, then a fixed sample of the rest; ``total`` counts
+    every completed trial."""
+    sweep = service.get_optimization(session, optimization_id)
+    return sweep_aggregates.scatter_points(session, sweep, limit=limit, top=top)
 
 
 @router.get("/{optimization_id}/top", response_model=TopOut)

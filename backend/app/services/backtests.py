@@ -34,6 +34,7 @@ def create_run(
     pipeline_train_job_id: int | None = None,
     run_id: int | None = None,
     file_roots: list[Path] | None = None,
+    optimization_id: int | None = None,
 ) -> BacktestRun:
     """Store a queued run. The strategy parameters are checked by the engine when the run
     executes; a run with bad parameters fails with the engine's reason. With ``file_roots``
@@ -56,6 +57,7 @@ def create_run(
             "algorithm_parameters": algorithm_parameters,
         },
         pipeline_train_job_id=pipeline_train_job_id,
+        optimization_id=optimization_id,
         metrics={},
     )
     return insert(session, run, run_id)

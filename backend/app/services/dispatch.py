@@ -143,10 +143,9 @@ def advance_sweeps(session: Session) -> list[int]:
             sweep.status = RunStatus.running
             sweep.started_at = now
         inflight = session.execute(
-            select(func.count())
-            .select_from(OptimizationTrial)
-            .join(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-            .where(OptimizationTrial.optimization_id == sweep.id, BacktestRun.status.in_(ACTIVE))
+            select(func.count()).where(
+                BacktestRun.optimization_id == sweep.id, BacktestRun.status.in_(ACTIVE)
+            )
         ).scalar_one()
         room = sweep.max_inflight - inflight
         pending = list(
@@ -167,6 +166,7 @@ def advance_sweeps(session: Session) -> list[int]:
                 project_id=trial.request["project_id"],
                 algorithm_parameters=params["algorithm_parameters"],
                 pipeline_train_job_id=params.get("pipeline_train_job_id"),
+                optimization_id=sweep.id,
             )
             trial.run_id = run.id
             trial.submitted_at = now

@@ -101,16 +101,31 @@ def _metric(name: str) -> ColumnElement[float]:
 
 
 def constraint_clause(constraint: Constraint) -> ColumnElement[bool]:
+    """The constraint on the metric rounded to LEAN's printed precision. Rounding moves a
+    value by at most half a unit of the last printed decimal, so a stored value more than a
+    unit inside (outside) the bound meets (misses) it whatever the rounding: only values
+    within a unit of the bound are rounded, which spares a sweep's status polls and pages
+    rounding 10,000 values. The answer is the rounded comparison's for every value."""
     column = _metric(constraint.metric)
+    raw = getattr(BacktestRun, constraint.metric)
+    unit = 10.0 ** -LEAN_PRINTED_DECIMALS[constraint.metric]
     value = constraint.value
-    comparisons = {
+    low, high = value - unit, value + unit
+    true_, false_ = literal(True), literal(False)
+    rounded = {
         "<=": column <= value,
         "<": column < value,
         ">=": column >= value,
         ">": column > value,
         "==": column == value,
-    }
-    return and_(column.is_not(None), comparisons[constraint.op])
+    }[constraint.op]
+    if constraint.op in ("<=", "<"):
+        decided = case((raw < low, true_), (raw > high, false_), else_=rounded)
+    elif constraint.op in (">=", ">"):
+        decided = case((raw > high, true_), (raw < low, false_), else_=rounded)
+    else:
+        decided = case((raw < low, false_), (raw > high, false_), else_=rounded)
+    return and_(raw.is_not(None), decided)
 
 
 def feasible_clause(constraints: Sequence[Constraint]) -> ColumnElement[bool]:

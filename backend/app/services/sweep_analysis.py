@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -135,19 +136,67 @@ def baseline_on_samples(
     return np.concatenate([[first], on_sessions.to_numpy(dtype=float)]), None
 
 
-def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
-    """The ``/analysis`` document of a finished sweep (not stored; see :func:`ensure_analysis`)."""
-    rows = session.execute(
-        select(OptimizationTrial, BacktestRun)
+@dataclass(frozen=True)
+class RunFacts:
+    """What the analysis reads of a completed run (in place of the ORM object, whose metrics
+    and request documents, ~10 kB each in Python, a 10,000-trial sweep would hold all at
+    once): the shape ``aligned_equity`` and ``_start_sample`` read, and the metric columns."""
+
+    id: int
+    artifact_dir: str | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    columns: dict[str, float | None]
+
+    def __getattr__(self, name: str) -> float | None:
+        if name in METRIC_COLUMNS:
+            return self.columns[name]
+        raise AttributeError(name)
+
+
+def _completed_trials(
+    session: Session, sweep: Optimization
+) -> tuple[dict[int, dict[str, str]], list[RunFacts]]:
+    """The completed trials' parameters by run id and their runs' facts, in trial order;
+    rows are read in batches and each run's documents cut down to what is used."""
+    result = session.execute(
+        select(
+            OptimizationTrial.params,
+            BacktestRun.id,
+            BacktestRun.artifact_dir,
+            BacktestRun.params,
+            BacktestRun.metrics,
+            *(getattr(BacktestRun, name) for name in METRIC_COLUMNS),
+        )
         .join(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
         .where(
             OptimizationTrial.optimization_id == sweep.id,
             BacktestRun.status == RunStatus.completed,
         )
         .order_by(OptimizationTrial.trial_index)
-    ).all()
-    params_by_run = {run.id: trial.params for trial, run in rows}
-    runs, dates, equity, missing, has_start_sample = aligned_equity([run for _, run in rows])
+        .execution_options(yield_per=500)
+    )
+    params_by_run: dict[int, dict[str, str]] = {}
+    runs: list[RunFacts] = []
+    for trial_params, run_id, artifact_dir, run_params, metrics, *values in result:
+        start = ((run_params or {}).get("algorithm_parameters") or {}).get("backtest_start")
+        params_by_run[run_id] = trial_params
+        runs.append(
+            RunFacts(
+                id=run_id,
+                artifact_dir=artifact_dir,
+                params={"algorithm_parameters": {"backtest_start": start}},
+                metrics={"start_equity": (metrics or {}).get("start_equity")},
+                columns=dict(zip(METRIC_COLUMNS, values, strict=True)),
+            )
+        )
+    return params_by_run, runs
+
+
+def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
+    """The ``/analysis`` document of a finished sweep (not stored; see :func:`ensure_analysis`)."""
+    params_by_run, completed = _completed_trials(session, sweep)
+    runs, dates, equity, missing, has_start_sample = aligned_equity(completed)
     if not runs:
         start = str(sweep.spec.get("backtest_start") or "2000-01-01")[:10]
         dates, equity = np.array([start], dtype="datetime64[D]"), np.empty((0, 1))
@@ -182,6 +231,9 @@ def compute_analysis(session: Session, sweep: Optimization) -> dict[str, Any]:
         full_window_metrics=stored_metrics,
         metric_footing=ranking_value,
     )
+    # The (trials x samples) matrix is not needed for the document: let it go before the
+    # document's Python objects are built (~120 MB for 10,000 trials).
+    del equity
     document = analysis.to_dict()
     document["baseline"].update(
         used=baseline_equity is not None,

@@ -29,7 +29,7 @@ from app.schemas.optimizations import (
 from app.services import backtests as backtest_service
 from app.services import sweep_checks as checks
 from app.services.backtest_opt_train120 import GRID_AXES, PERTURBATION_COUNT, PERTURBATION_STEPS
-from app.services.market import load_market
+from app.services.market import load_market_index
 from app.services.search_space import (
     ParamPoint,
     PerturbationSpec,
@@ -172,7 +172,7 @@ def plan_optimization(
     train_job, scores_path = checks.completed_train_job(session, body.train_job_id)
     project_id = checks.project_id(body, baseline, train_job)
     start, end = checks.window(body, baseline_algorithm)
-    market = market if market is not None else load_market(settings)
+    market = market if market is not None else load_market_index(settings)
     checks.check_window_in_market(start, end, market)
     checks.check_risk_off_symbols(body, baseline_algorithm, market)
     checks.check_file_parameters(body, baseline_algorithm, settings)

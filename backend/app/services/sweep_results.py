@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from app.models import METRIC_COLUMNS, BacktestRun, Optimization, OptimizationTrial, RunStatus
-from app.services.ranking import Constraint, Objective, Ranking, feasible_flag, rank_runs
+from app.models import BacktestRun, Optimization, OptimizationTrial, RunStatus
+from app.services.ranking import Constraint, Objective, Ranking, rank_runs
 
 
 @dataclass(frozen=True)
@@ -39,22 +39,6 @@ class SweepCounts:
     @property
     def unfinished(self) -> int:
         return self.pending + self.queued + self.running
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    id: int
-    trial_index: int
-    params: dict[str, float]
-    source: str
-    run_id: int | None
-    status: str
-    cagr: float | None
-    max_drawdown: float | None
-    sharpe: float | None
-    objective: float | None
-    feasible: bool | None
-    error: str | None
 
 
 @dataclass(frozen=True)
@@ -121,16 +105,20 @@ class SweepSummary:
 
 
 def status_counts(session: Session, optimization_id: int) -> SweepCounts:
+    """From the sweep's runs (an index over the sweep and the status answers it without
+    reading a row); trials without a run yet are ``pending``."""
     rows = session.execute(
         select(BacktestRun.status, func.count())
-        .select_from(OptimizationTrial)
-        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(OptimizationTrial.optimization_id == optimization_id)
+        .where(BacktestRun.optimization_id == optimization_id)
         .group_by(BacktestRun.status)
     ).all()
     counts = {field.name: 0 for field in fields(SweepCounts)}
     for status, count in rows:
-        counts["pending" if status is None else RunStatus(status).value] += count
+        counts[RunStatus(status).value] += count
+    trials_total = session.execute(
+        select(Optimization.trials_total).where(Optimization.id == optimization_id)
+    ).scalar_one_or_none()
+    counts["pending"] = max((trials_total or 0) - sum(counts.values()), 0)
     return SweepCounts(**counts)
 
 
@@ -148,9 +136,7 @@ def constraints_of(optimization: Optimization) -> list[Constraint]:
 
 def runs_of(optimization_id: int) -> ColumnElement[bool]:
     """A WHERE clause: the backtest run belongs to one of the sweep's trials."""
-    return BacktestRun.id.in_(
-        select(OptimizationTrial.run_id).where(OptimizationTrial.optimization_id == optimization_id)
-    )
+    return BacktestRun.optimization_id == optimization_id
 
 
 def rank_sweep(
@@ -181,81 +167,6 @@ def trial_params_by_run(session: Session, optimization_id: int) -> dict[int, tup
     return {run_id: (trial_id, params) for run_id, trial_id, params in rows}
 
 
-TRIAL_SORT_KEYS = ("trial_index", "objective", *METRIC_COLUMNS)
-
-
-def list_trials(
-    session: Session,
-    optimization: Optimization,
-    *,
-    limit: int | None = None,
-    offset: int = 0,
-    sort: str = "trial_index",
-    descending: bool = False,
-    feasible: bool | None = None,
-) -> tuple[list[TrialRow], int]:
-    """One page of the sweep's trials and how many match: sorted by ``sort`` (the trial
-    index, the objective or a metric column; trials without the value last, then by trial
-    index), only the feasible (or infeasible) completed ones with ``feasible``."""
-    objective = objective_of(optimization)
-    objective_column = getattr(BacktestRun, objective.metric)
-    feasibility = feasible_flag(constraints_of(optimization))
-    where = [OptimizationTrial.optimization_id == optimization.id]
-    if feasible is not None:
-        where.append(feasibility.is_(True) if feasible else feasibility.is_(False))
-    sort_column = (
-        OptimizationTrial.trial_index
-        if sort == "trial_index"
-        else objective_column
-        if sort == "objective"
-        else getattr(BacktestRun, sort)
-    )
-    order = sort_column.desc() if descending else sort_column.asc()
-    total = session.execute(
-        select(func.count())
-        .select_from(OptimizationTrial)
-        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(*where)
-    ).scalar_one()
-    stmt = (
-        select(
-            OptimizationTrial,
-            BacktestRun.status,
-            BacktestRun.cagr,
-            BacktestRun.max_drawdown,
-            BacktestRun.sharpe,
-            objective_column,
-            BacktestRun.error,
-            feasibility,
-        )
-        .outerjoin(BacktestRun, BacktestRun.id == OptimizationTrial.run_id)
-        .where(*where)
-        .order_by(sort_column.is_(None), order, OptimizationTrial.trial_index)
-        .offset(offset)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
-    items = [
-        TrialRow(
-            id=trial.id,
-            trial_index=trial.trial_index,
-            params=stored_params(trial.params),
-            source=trial.source,
-            run_id=trial.run_id,
-            status="pending" if status is None else RunStatus(status).value,
-            cagr=cagr,
-            max_drawdown=max_drawdown,
-            sharpe=sharpe,
-            objective=objective_value,
-            feasible=is_feasible,
-            error=error,
-        )
-        for trial, status, cagr, max_drawdown, sharpe, objective_value, error, is_feasible in rows
-    ]
-    return items, total
-
-
 # The leader of each sweep as last ranked, by sweep id: (when, counts it was ranked at, leader).
 _best_cache: dict[int, tuple[float, tuple, BestSoFar | None]] = {}
 _best_lock = threading.Lock()
@@ -265,12 +176,18 @@ _best_lock = threading.Lock()
 BEST_SO_FAR_MAX_AGE = 0.5
 
 
+def best_so_far_max_age(trials_total: int) -> float:
+    """``BEST_SO_FAR_MAX_AGE``, growing to 2 s for a sweep of 4,000 trials or more: ranking
+    it costs ~20 ms, and its leader changes rarely once thousands of trials are in."""
+    return min(2.0, max(BEST_SO_FAR_MAX_AGE, trials_total / 2000))
+
+
 def best_so_far(
     session: Session, optimization: Optimization, counts: SweepCounts | None = None
 ) -> BestSoFar | None:
     """The sweep's leader. With ``counts`` (a status poll), a leader ranked at the same
     counts is reused as is, and one ranked less than ``BEST_SO_FAR_MAX_AGE`` seconds ago is
-    reused while the sweep runs."""
+    reused while the sweep runs (up to 2 s for a big sweep, ``best_so_far_max_age``)."""
     if counts is None:
         return _rank_best(session, optimization)
     # created_at too: a database emptied and filled again (the tests) reuses sweep ids.
@@ -281,7 +198,8 @@ def best_so_far(
         cached = _best_cache.get(optimization.id)
     if cached is not None:
         ranked_at, ranked_key, best = cached
-        fresh = optimization.status == RunStatus.running and now - ranked_at < BEST_SO_FAR_MAX_AGE
+        max_age = best_so_far_max_age(optimization.trials_total)
+        fresh = optimization.status == RunStatus.running and now - ranked_at < max_age
         if ranked_key == key or fresh:
             return best
     best = _rank_best(session, optimization)

@@ -132,10 +132,10 @@ def validate_train_params(params: dict[str, Any], settings: Settings) -> None:
     """Refuse, before anything is stored, parameters the trainer would refuse: their types
     and ranges, and what depends on the data (dates, universe, enough history)."""
     from app.ml.train_plan import TrainInputError, TrainParams, plan_walk_forward
-    from app.services.market import load_market
+    from app.services.market import load_market_index
 
     try:
-        plan_walk_forward(load_market(settings), TrainParams.from_mapping(params))
+        plan_walk_forward(load_market_index(settings), TrainParams.from_mapping(params))
     except TrainInputError as exc:
         raise InvalidRequest(str(exc), ("params",)) from exc
 
@@ -156,10 +156,10 @@ def import_scores(
     normalised copy is written atomically under the artifacts directory, and removed again
     if the database insert fails, so nothing half-imported stays behind."""
     from app.ml.scores_import import ScoresValidationError, import_scores_file
-    from app.services.market import load_market
+    from app.services.market import load_market_index
 
     get_project(session, project_id)
-    market = load_market(settings)
+    market = load_market_index(settings)
     staging = settings.artifacts_dir / "train_jobs" / f"import-{uuid.uuid4().hex}"
     try:
         written = import_scores_file(source_path, staging, market)

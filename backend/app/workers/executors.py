@@ -58,6 +58,15 @@ class LocalExecutor:
             self.generation += 1
             return self._pool.submit(FUNCTIONS[kind], payload)
 
+    def release_idle(self) -> None:
+        """Let an idle process pool's workers go (each holds the market panel and its own
+        imports, ~300 MB); the next submit starts new ones. The caller knows that no task
+        is in flight. A thread pool holds nothing of its own and is kept."""
+        if self._settings.worker_mode == "thread":
+            return
+        self._pool.shutdown(wait=True)
+        self._pool = self._make_pool()
+
     def adopt(self, kind: str, task_id: str) -> Future:
         raise NotImplementedError("a local pool has no tasks outside this process")
 

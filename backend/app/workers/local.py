@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
+from app.models import Optimization
 from app.models.common import utcnow
 from app.services import dispatch, run_tasks
 from app.services import train_jobs as train_job_service
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 LOST_REASON = "the worker process died while running this job"
 # How long the dispatcher lets completions gather while every worker is still busy.
 COALESCE_SECONDS = 0.02
+# A finished sweep of at least this many trials has its analysis (trials x sessions matrices,
+# ~120 MB each for 10,000 trials) computed after idle local workers are let go, so that the
+# server and its workers stay within about 1 GB; a smaller one keeps them warm.
+RELEASE_WORKERS_FOR_ANALYSIS_OF = 2000
 
 
 @dataclass
@@ -156,8 +161,19 @@ class LocalWorkerPool:
         with session_scope(self.session_factory) as session:
             finished_sweeps = dispatch.advance_sweeps(session)
         for sweep_id in finished_sweeps:
+            self._release_idle_workers_before_analysis(sweep_id)
             jobs.conclude_sweep(self.session_factory, self.settings, sweep_id)
         self._claim_and_send()
+
+    def _release_idle_workers_before_analysis(self, sweep_id: int) -> None:
+        release = getattr(self._executor, "release_idle", None)
+        if release is None or self._inflight or self._outcomes:
+            return
+        with session_scope(self.session_factory) as session:
+            sweep = session.get(Optimization, sweep_id)
+            big = sweep is not None and sweep.trials_total >= RELEASE_WORKERS_FOR_ANALYSIS_OF
+        if big:
+            release()
 
     def _claim_and_send(self) -> None:
         if self._suspects:

@@ -73,3 +73,34 @@ def test_our_run_metrics_are_the_printed_statistics():
     assert result.metrics["max_drawdown"] == 0.008
     assert result.metrics["sharpe"] == 17.304
     assert result.metrics["cagr"] == 4.24375
+
+
+@pytest.mark.parametrize("op", ["<=", "<", ">=", ">", "=="])
+def test_the_constraint_shortcut_answers_as_the_rounded_comparison(session, project_id, op):
+    # Values far from the bound skip the rounding in SQL; near it they are rounded. Either
+    # way the answer is Python's comparison of the printed values (ranking_value).
+    import operator
+
+    from sqlalchemy import select
+
+    from app.services.ranking import constraint_clause, ranking_value
+
+    bound = 0.15
+    offsets = (0, 2**-55, -(2**-55), 0.0004, -0.0004, 0.0006, -0.0006, 0.0009, -0.0009)
+    offsets += (0.001, -0.001, 0.0011, -0.0011, 0.002, -0.002, 0.1, -0.1)
+    compare = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+    compare["=="] = operator.eq
+    for offset in offsets:
+        run = BacktestRun(
+            project_id=project_id,
+            status=RunStatus.completed,
+            params={},
+            metrics={},
+            max_drawdown=bound + offset,
+        )
+        session.add(run)
+        session.flush()
+        clause = constraint_clause(Constraint("max_drawdown", op, bound))
+        answer = session.execute(select(clause).where(BacktestRun.id == run.id)).scalar_one()
+        expected = compare[op](ranking_value("max_drawdown", bound + offset), bound)
+        assert bool(answer) == expected, (op, offset)

@@ -11,7 +11,8 @@ import pytest
 from app.models import BacktestRun, Optimization, RunStatus, TrainJob
 from app.services.reports import ReportContext, render_markdown
 from app.services.reports.text import TEXTS, ReportText
-from app.services.sweep_results import FailedTrial, SweepCounts, SweepTop, TopEntry, TrialRow
+from app.services.sweep_results import FailedTrial, SweepCounts, SweepTop, TopEntry
+from app.services.sweep_trials import TrialRow
 
 
 def _context(*, constraint_met: bool = True) -> ReportContext:

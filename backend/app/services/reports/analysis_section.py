@@ -9,7 +9,7 @@ from typing import Any
 
 from app.analysis.verdict import DSR_SIGNIFICANT, PBO_OVERFIT
 from app.services.reports.analysis_text import TEXTS, AnalysisText
-from app.services.sweep_results import TrialRow
+from app.services.sweep_trials import TrialRow
 
 
 def _pct(value: float | None) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import BacktestRun, Optimization, TrainJob
-from app.services import sweep_analysis, sweep_results
-from app.services.sweep_results import SweepCounts, SweepTop, TrialRow
+from app.services import sweep_analysis, sweep_results, sweep_trials
+from app.services.sweep_results import SweepCounts, SweepTop
+from app.services.sweep_trials import TrialRow
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def build_context(session: Session, sweep: Optimization) -> ReportContext:
     return ReportContext(
         sweep=sweep,
         top=top,
-        trials=sweep_results.list_trials(session, sweep)[0],
+        trials=sweep_trials.list_trials(session, sweep)[0],
         baseline=baseline,
         train_job=session.get(TrainJob, sweep.train_job_id),
         counts=sweep_results.status_counts(session, sweep.id),

@@ -10,19 +10,24 @@ import {
   ACTIVE, app, currentToken, isCurrent, onResize, poll, setTitle,
 } from '../router.js';
 import {
-  countsLine, drawdownLimit, equityChart, equitySeries, heatmapsFor, scatterFor, sweepSummary,
-  topTable, trialsTable,
+  countsLine, drawdownLimit, equityChart, equitySeries, firstDirection, heatmapAxes, heatmapQuery,
+  heatmapsFor, scatterFor, sweepSummary, topTable, trialsPager, trialsTable,
 } from './sweep-views.js';
 import { drawRobustness, robustnessHtml } from './robustness.js';
 
 const ANALYSIS_ATTEMPTS = 30; // a finished sweep's analysis is stored within seconds
+const TRIALS_PAGE = 100; // trials per page of the table
+// While a sweep runs its charts are summaries of the whole sweep (GET …/aggregates and
+// …/scatter): refreshed on every poll for a small sweep, every few seconds for a big one.
+const chartsEvery = (total) => (total > 1000 ? 5000 : 0);
 
 export async function optimizationPage(id) {
   const token = currentToken();
   setTitle(`Optimization ${id}`);
   app.innerHTML = `<p class="muted">Loading optimization ${id}…</p>`;
   const state = {
-    sort: { key: 'trial_index', dir: 'asc' }, trials: [], top: null, sweep: null, equityKey: null, equity: null,
+    sort: { key: 'trial_index', dir: 'asc' }, offset: 0, trials: [], trialsTotal: 0, top: null,
+    scatter: null, aggregates: null, chartsAt: null, sweep: null, equityKey: null, equity: null,
     analysis: null, analysisAttempts: 0,
   };
   let sweep;
@@ -34,6 +39,7 @@ export async function optimizationPage(id) {
   }
   if (!isCurrent(token)) return;
   const names = sweepParamNames(sweep.spec);
+  const axes = heatmapAxes(sweep.spec, names);
   app.innerHTML = `
     <div class="page-head">
       <h1>Optimization #${id} <span id="sweep-status"></span> ${syntheticBadge(sweep.spec?.data_provenance)}</h1>
@@ -53,21 +59,48 @@ export async function optimizationPage(id) {
           <span>shaded: allowed drawdown</span></p></section>
       <section class="card"><h2>Equity: Top 3 vs baseline</h2><div id="equity" class="chart-box"></div></section>
     </div>
-    <section class="card"><h2>Grid: CAGR by max_exposure × vol_target</h2><div id="heatmap" class="chart-box"></div></section>
+    <section class="card"><h2>Grid: best CAGR by ${esc([axes.x, axes.y].filter(Boolean).join(' × ') || 'parameter')}</h2><div id="heatmap" class="chart-box"></div></section>
     <section class="card" id="robustness-card"><h2>Robustness <span class="muted small">how much to trust the Top 3 (DESIGN §7)</span></h2>
       <div id="robustness"><p class="muted">The analysis is drawn when the sweep has finished.</p></div></section>
     <section class="card"><h2>Trials <span class="muted small" id="trials-count"></span></h2>
       <p class="muted small">Click a column header to sort. Feasible trials are marked ✓.</p>
-      <div class="table-wrap" id="trials"></div></section>`;
+      <div class="table-wrap" id="trials"></div><div id="trials-pages"></div></section>`;
 
+  // The table shows one page of the trials, sorted by the server over the whole sweep.
+  const drawTrials = () => {
+    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, equivalentOf(state));
+    document.getElementById('trials-count').textContent = `(${state.trialsTotal})`;
+    document.getElementById('trials-pages').innerHTML = trialsPager(state.offset, state.trials.length, state.trialsTotal, TRIALS_PAGE);
+  };
+  const loadTrials = async () => {
+    const query = new URLSearchParams({
+      limit: TRIALS_PAGE, offset: state.offset, sort: state.sort.key, order: state.sort.dir,
+    });
+    const page = await api(`/api/optimizations/${id}/trials?${query}`);
+    if (!isCurrent(token)) return;
+    state.trials = page.items;
+    state.trialsTotal = page.total;
+    drawTrials();
+  };
+  const showTrialsError = (err) => {
+    if (isCurrent(token)) document.getElementById('sweep-error').innerHTML = errorBox(err);
+  };
   document.getElementById('trials').addEventListener('click', (event) => {
     const button = event.target.closest('[data-sort]');
     if (!button) return;
     const key = button.dataset.sort;
     state.sort = state.sort.key === key
       ? { key, dir: state.sort.dir === 'asc' ? 'desc' : 'asc' }
-      : { key, dir: ['cagr', 'sharpe', 'feasible'].includes(key) ? 'desc' : 'asc' };
-    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, equivalentOf(state));
+      : { key, dir: firstDirection(key) };
+    state.offset = 0;
+    loadTrials().catch(showTrialsError);
+  });
+  document.getElementById('trials-pages').addEventListener('click', (event) => {
+    const button = event.target.closest('[data-page]');
+    if (!button || button.disabled) return;
+    const step = button.dataset.page === 'next' ? TRIALS_PAGE : -TRIALS_PAGE;
+    state.offset = Math.max(0, state.offset + step);
+    loadTrials().catch(showTrialsError);
   });
 
   document.getElementById('sweep-actions').addEventListener('click', async (event) => {
@@ -103,8 +136,8 @@ export async function optimizationPage(id) {
     if (!isCurrent(token) || !state.sweep) return;
     const limit = drawdownLimit(state.sweep.spec);
     const scatterBox = document.getElementById('scatter');
-    scatterBox.innerHTML = scatterFor(state.trials, state.top, limit, chartSize(scatterBox), names);
-    document.getElementById('heatmap').innerHTML = heatmapsFor(state.trials, state.sweep.spec, limit);
+    scatterBox.innerHTML = scatterFor(state.scatter, limit, chartSize(scatterBox), names);
+    document.getElementById('heatmap').innerHTML = heatmapsFor(state.aggregates, axes, limit);
     const equityBox = document.getElementById('equity');
     if (state.equity) equityBox.innerHTML = equityChart(state.equity, chartSize(equityBox));
     if (state.analysis) drawRobustness(state.analysis, chartSize);
@@ -124,7 +157,7 @@ export async function optimizationPage(id) {
       document.getElementById('top').innerHTML = topTable(state.top, names, analysis.equivalent);
       document.getElementById('top-verdict').innerHTML = analysis.verdict?.en
         ? `<p class="muted small" id="top-verdict-text">${esc(analysis.verdict.en)} <a href="#/optimizations/${id}" data-jump="robustness-card">Robustness ↓</a></p>` : '';
-      document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, analysis.equivalent);
+      drawTrials();
       drawCharts();
       return false;
     } catch (err) {
@@ -146,21 +179,39 @@ export async function optimizationPage(id) {
   });
   onResize(drawCharts);
 
+  // The charts' summaries, asked again when trials have finished since (and, for a big
+  // sweep, at most every few seconds) or once the sweep has ended.
+  const chartsDue = (s) => {
+    const done = s.counts.completed + s.counts.failed + s.counts.canceled;
+    const stamp = `${done}:${s.status}`;
+    if (state.chartsAt && state.chartsAt.stamp === stamp) return null;
+    const recent = state.chartsAt && Date.now() - state.chartsAt.when < chartsEvery(s.trials_total);
+    return recent && ACTIVE.has(s.status) ? null : stamp;
+  };
+  const loadCharts = (stamp) => Promise.all([
+    api(`/api/optimizations/${id}/scatter?limit=1000&top=3`),
+    axes.x ? api(`/api/optimizations/${id}/aggregates?${heatmapQuery(axes)}`) : Promise.resolve(null),
+  ]).then(([scatter, aggregates]) => {
+    state.scatter = scatter;
+    state.aggregates = aggregates;
+    state.chartsAt = { stamp, when: Date.now() };
+  });
+
   const refresh = async () => {
-    const [s, trials, top] = await Promise.all([
-      state.sweep && !ACTIVE.has(state.sweep.status) ? Promise.resolve(state.sweep) : api(`/api/optimizations/${id}`),
-      api(`/api/optimizations/${id}/trials`),
+    const s = state.sweep && !ACTIVE.has(state.sweep.status) ? state.sweep : await api(`/api/optimizations/${id}`);
+    if (!isCurrent(token)) return false;
+    const stamp = chartsDue(s);
+    const [top] = await Promise.all([
       api(`/api/optimizations/${id}/top?n=3`),
+      loadTrials(),
+      stamp ? loadCharts(stamp) : Promise.resolve(),
     ]);
     if (!isCurrent(token)) return false;
     state.sweep = s;
-    state.trials = trials.items;
     state.top = top;
     renderHead(s);
     document.getElementById('top').innerHTML = topTable(top, names, equivalentOf(state));
     drawCharts();
-    document.getElementById('trials').innerHTML = trialsTable(state.trials, state.sort, names, equivalentOf(state));
-    document.getElementById('trials-count').textContent = `(${trials.total})`;
     const equityKey = `${top.items.map((it) => it.run_id).join(',')}:${s.status}`;
     if (equityKey !== state.equityKey) {
       state.equityKey = equityKey;

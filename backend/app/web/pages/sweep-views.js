@@ -9,45 +9,37 @@ import { equivalenceNote } from './robustness.js';
 
 // The trials table's columns: the sweep's own parameters between the source and the status;
 // last, the run whose backtest this trial's repeats (from the analysis, once it exists).
-function trialColumns(names, equivalent) {
+// `sort` names the server's sort key (GET …/trials?sort=): only those columns sort, since
+// the table shows one page of the sweep and the server orders the whole of it.
+function trialColumns(names) {
   return [
-    { key: 'trial_index', label: '#', num: true, get: (t) => t.trial_index },
-    { key: 'source', label: 'Source', get: (t) => t.source },
-    ...names.map((n) => ({ key: `param:${n}`, label: n, num: true, get: (t) => t.params[n] })),
+    { key: 'trial_index', label: '#', num: true, sort: true },
+    { key: 'source', label: 'Source' },
+    ...names.map((n) => ({ key: `param:${n}`, label: n, num: true })),
     ...RESULT_COLUMNS,
-    { key: 'same_as', label: 'Same as', get: (t) => equivalent?.[String(t.run_id)] ?? null },
+    { key: 'same_as', label: 'Same as' },
   ];
 }
 
 const RESULT_COLUMNS = [
-  { key: 'status', label: 'Status', get: (t) => t.status },
-  { key: 'cagr', label: 'CAGR', num: true, get: (t) => t.cagr },
-  { key: 'max_drawdown', label: 'MaxDD', num: true, get: (t) => t.max_drawdown },
-  { key: 'sharpe', label: 'Sharpe', num: true, get: (t) => t.sharpe },
-  { key: 'feasible', label: 'Feasible', get: (t) => (t.feasible == null ? null : t.feasible ? 1 : 0) },
-  { key: 'run_id', label: 'Run', num: true, get: (t) => t.run_id },
+  { key: 'status', label: 'Status' },
+  { key: 'cagr', label: 'CAGR', num: true, sort: true },
+  { key: 'max_drawdown', label: 'MaxDD', num: true, sort: true },
+  { key: 'sharpe', label: 'Sharpe', num: true, sort: true },
+  { key: 'feasible', label: 'Feasible' },
+  { key: 'run_id', label: 'Run', num: true },
 ];
 
-function sortTrials(trials, sort, columns) {
-  const column = columns.find((c) => c.key === sort.key) ?? columns[0];
-  const sign = sort.dir === 'asc' ? 1 : -1;
-  return [...trials].sort((a, b) => {
-    const va = column.get(a);
-    const vb = column.get(b);
-    if (va == null && vb == null) return a.trial_index - b.trial_index;
-    if (va == null) return 1; // missing values last in either direction
-    if (vb == null) return -1;
-    if (va < vb) return -sign;
-    if (va > vb) return sign;
-    return a.trial_index - b.trial_index;
-  });
-}
+// The first sort direction of a column: the best first for the returns, else ascending.
+export const firstDirection = (key) => (['cagr', 'sharpe'].includes(key) ? 'desc' : 'asc');
 
+// One page of trials, in the order the server sorted them (`sort`: {key, dir}).
 export function trialsTable(trials, sort, names, equivalent = null) {
-  const columns = trialColumns(names, equivalent);
-  const rows = sortTrials(trials, sort, columns);
+  const columns = trialColumns(names);
+  const rows = trials;
   return `<table class="data sortable" id="trials-table">
     <thead><tr>${columns.map((c) => {
+      if (!c.sort) return `<th class="${c.num ? 'num' : ''}">${esc(c.label)}</th>`;
       const state = c.key === sort.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none';
       const arrow = state === 'ascending' ? '▲' : state === 'descending' ? '▼' : '';
       return `<th aria-sort="${state}" class="${c.num ? 'num' : ''}"><button type="button" class="th-sort" data-sort="${c.key}">${esc(c.label)}<span class="arrow">${arrow}</span></button></th>`;
@@ -65,6 +57,16 @@ export function trialsTable(trials, sort, names, equivalent = null) {
         <td class="num">${t.run_id ? `<a href="#/backtests/${t.run_id}">${t.run_id}</a>` : '–'}</td>
         <td class="same-as">${equivalenceNote(t.run_id, equivalent)}</td>
       </tr>`).join('')}</tbody></table>`;
+}
+
+// "101–200 of 10,000" with previous / next buttons; nothing when one page holds them all.
+export function trialsPager(offset, shown, total, pageSize) {
+  if (total <= pageSize && offset === 0) return '';
+  const range = shown ? `${offset + 1}–${offset + shown}` : '0';
+  return `<div class="pager" id="trials-pager">
+    <button type="button" data-page="prev"${offset === 0 ? ' disabled' : ''}>← Previous</button>
+    <span id="trials-range">${range} of ${total.toLocaleString('en-US')}</span>
+    <button type="button" data-page="next"${offset + pageSize >= total ? ' disabled' : ''}>Next →</button></div>`;
 }
 
 export function drawdownLimit(spec) {
@@ -92,20 +94,23 @@ export function topTable(top, names, equivalent = null) {
     </tbody></table></div>`;
 }
 
-export function scatterFor(trials, top, limit, size, names) {
-  const topRank = new Map((top?.items ?? []).map((it) => [it.run_id, it.rank]));
-  const points = trials.filter((t) => t.cagr != null && t.max_drawdown != null).map((t) => {
-    const rank = topRank.get(t.run_id);
-    return {
-      x: t.max_drawdown,
-      y: t.cagr,
-      r: rank ? 7 : 5,
-      shape: t.source === 'perturbation' ? 'diamond' : 'circle',
-      className: `${t.feasible ? 'feasible' : 'infeasible'}${rank ? ' top' : ''} ${t.source}`,
-      label: rank ? `#${rank}` : '',
-      title: `trial ${t.trial_index} (${t.source}) · CAGR ${pct(t.cagr)} · MaxDD ${pct(t.max_drawdown)} · ${names.map((n) => `${n}=${param(t.params[n])}`).join(' ')}`,
-    };
-  });
+// The scatter from GET …/scatter: at most a bounded number of points (the Top 3, the
+// Pareto front and a fixed sample of the rest), each with its rank if it is in the Top.
+export function scatterFor(scatter, limit, size, names) {
+  const points = (scatter?.points ?? []).map((t) => ({
+    x: t.max_drawdown,
+    y: t.cagr,
+    r: t.rank ? 7 : 5,
+    shape: t.source === 'perturbation' ? 'diamond' : 'circle',
+    className: `${t.feasible ? 'feasible' : 'infeasible'}${t.rank ? ' top' : ''}${t.front ? ' front' : ''} ${t.source}`,
+    label: t.rank ? `#${t.rank}` : '',
+    title: `trial ${t.trial_index} (${t.source}) · CAGR ${pct(t.cagr)} · MaxDD ${pct(t.max_drawdown)}${t.front ? ' · on the Pareto front' : ''} · ${names.map((n) => `${n}=${param(t.params[n])}`).join(' ')}`,
+  }));
+  const shown = points.length;
+  const total = scatter?.total ?? 0;
+  const note = shown < total
+    ? `<p class="muted small" id="scatter-note">${shown.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} completed trials: the Top 3, the Pareto front and a fixed sample of the rest.</p>`
+    : '';
   return scatterChart(points, {
     ...size,
     title: 'CAGR versus max drawdown',
@@ -115,50 +120,62 @@ export function scatterFor(trials, top, limit, size, names) {
     yFormat: (v) => pct(v, 1),
     xLabel: 'max drawdown',
     yLabel: 'CAGR',
-  });
+  }) + note;
 }
 
-// The heatmaps are drawn over these three axes; the key matches a trial to a cell on the axes
-// the grid actually has.
-const HEATMAP_AXES = ['max_exposure', 'vol_target', 'max_weight'];
-
-export function heatmapsFor(trials, spec, limit) {
+// The heatmap's axes: the sweep's grid parameters in display order; the first two are the
+// columns and rows, a third gives one panel per value, any further one is folded into the
+// cells (each shows the best over it).
+export function heatmapAxes(spec, names) {
   const grid = spec?.search?.grid ?? {};
-  const cols = (grid.max_exposure ?? []).map(Number);
-  const rows = (grid.vol_target ?? []).map(Number);
-  const panels = (grid.max_weight ?? []).map(Number);
-  if (!cols.length || !rows.length) return `<p class="muted">This sweep has no max_exposure × vol_target grid.</p>`;
-  const axes = HEATMAP_AXES.filter((n) => n in grid);
-  const key = (p) => axes.map((n) => Number(p[n]).toFixed(6)).join('|');
-  const byPoint = new Map(trials.filter((t) => t.source === 'grid').map((t) => [key(t.params), t]));
-  const cagrs = trials.filter((t) => t.source === 'grid' && t.cagr != null).map((t) => t.cagr);
-  const lo = cagrs.length ? Math.min(...cagrs) : 0;
-  const hi = cagrs.length ? Math.max(...cagrs) : 0;
-  const panelValues = panels.length ? panels : [null];
-  return `<div class="heatmaps">${panelValues.map((w) => heatmap({
+  const [x, y, panel, ...folded] = names.filter((n) => n in grid);
+  return { x, y, panel, folded };
+}
+
+export function heatmapQuery(axes) {
+  const query = new URLSearchParams({ x: axes.x, metric: 'cagr', stat: 'max' });
+  if (axes.y) query.set('y', axes.y);
+  if (axes.panel) query.set('panel', axes.panel);
+  return query.toString();
+}
+
+// The heatmaps from GET …/aggregates (cells of the grid's trials, the best CAGR of each).
+export function heatmapsFor(agg, axes, limit) {
+  if (!axes.x) return `<p class="muted">This sweep has no grid to draw.</p>`;
+  if (!agg) return `<p class="muted">Loading…</p>`;
+  const key = (p, r, c) => `${p}|${r}|${c}`;
+  const byCell = new Map(agg.cells.map((cell) => [key(cell.panel, cell.y, cell.x), cell]));
+  const rows = agg.y_values.length ? agg.y_values : [null];
+  const panels = agg.panel_values.length ? agg.panel_values : [null];
+  const { lo, hi } = agg;
+  const folded = axes.folded.length ? ` over ${axes.folded.join(', ')}` : '';
+  return `<div class="heatmaps">${panels.map((w) => heatmap({
     rows,
-    cols,
-    lo,
-    hi,
-    title: w == null ? 'grid' : `max_weight = ${param(w)}`,
-    rowLabel: 'vol_target',
-    colLabel: 'max_exposure',
-    fmtRow: param,
+    cols: agg.x_values,
+    lo: lo ?? 0,
+    hi: hi ?? 0,
+    title: w == null ? 'grid' : `${axes.panel} = ${param(w)}`,
+    rowLabel: axes.y ?? '',
+    colLabel: axes.x,
+    fmtRow: (r) => (r == null ? '' : param(r)),
     fmtCol: param,
     cell: (r, c) => {
-      const t = byPoint.get(key({ max_exposure: c, vol_target: r, max_weight: w ?? 0 }));
-      if (!t) return { text: '–', title: 'not in this sweep' };
-      const dd = t.max_drawdown != null ? ` · MaxDD ${pct(t.max_drawdown)}` : '';
+      const cell = byCell.get(key(w, r, c));
+      if (!cell) return { text: '–', title: 'not in this sweep' };
+      const where = [[axes.x, c], [axes.y, r], [axes.panel, w]].filter(([n]) => n)
+        .map(([n, v]) => `${n} ${param(v)}`).join(', ');
+      const breaks = cell.completed > 0 && cell.feasible === 0;
+      const counts = cell.trials > 1 ? ` · best of ${cell.completed}/${cell.trials} trials, ${cell.feasible} feasible` : '';
       return {
-        value: t.cagr,
-        text: t.cagr != null ? `${pct(t.cagr, 1)}${t.feasible === false ? '*' : ''}` : t.status,
-        marked: t.feasible === false,
-        title: `max_exposure ${param(c)}, vol_target ${param(r)}${w != null ? `, max_weight ${param(w)}` : ''}: CAGR ${pct(t.cagr)}${dd}${t.feasible === false ? ' (breaks the constraints)' : ''}`,
+        value: cell.value,
+        text: cell.value != null ? `${pct(cell.value, 1)}${breaks ? '*' : ''}` : `${cell.completed}/${cell.trials}`,
+        marked: breaks,
+        title: `${where}: CAGR ${pct(cell.value)}${counts}${breaks ? ' (breaks the constraints)' : ''}${cell.run_id ? ` · run ${cell.run_id}` : ''}`,
       };
     },
   })).join('')}</div>
-  <p class="muted small">Colour: CAGR ${cagrs.length ? colorScaleLegend(lo, hi, (v) => pct(v, 1)) : ''}
-    · * = breaks the drawdown limit${limit != null ? ` (${pct(limit, 1)})` : ''} · perturbation trials are not on the grid and are left out.</p>`;
+  <p class="muted small" id="heatmap-note">Colour: best CAGR${esc(folded)} ${lo != null ? colorScaleLegend(lo, hi, (v) => pct(v, 1)) : ''}
+    · * = no trial of the cell meets the constraints${limit != null ? ` (MaxDD ≤ ${pct(limit, 1)})` : ''} · perturbation trials are not on the grid and are left out.</p>`;
 }
 
 const equityCache = new Map();
