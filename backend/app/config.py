@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     dispatcher_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     # Backtests handed to a local process pool per worker process: one running and the next
     # waiting, so a worker that finishes starts again without waiting for the dispatcher.
-    worker_prefetch: int = Field(default=2, ge=1, le=16)
+    worker_prefetch: int = Field(default=8, ge=1, le=16)
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_trials: int = Field(default=10000, ge=1)
