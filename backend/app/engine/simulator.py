@@ -53,11 +53,6 @@ __all__ = [
 ]
 
 
-def valid_prices(price: np.ndarray) -> np.ndarray:
-    """True where a price can be traded or sized on: finite and > 0."""
-    return np.isfinite(price) & (price > 0)
-
-
 def orders_frame(
     fills: np.ndarray, fill_rows: np.ndarray, sessions: pd.DatetimeIndex, symbols
 ) -> pd.DataFrame:
