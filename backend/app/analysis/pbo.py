@@ -27,10 +27,11 @@ BLOCKS = 16
 # the last bits; a real difference between distinct trials is many orders larger).
 TIE_TOLERANCE = 1e-12
 _SPLITS_PER_CHUNK = 2048
-# At most this many (split, trial) values per array of a chunk: each chunk holds about ten
-# (splits x trials) arrays, ~700 MB for 2,048 splits of 5,000 distinct trials. Sweeps of up
-# to 1,953 distinct trials keep chunks of 2,048 splits.
-_VALUES_PER_CHUNK = 4_000_000
+# At most this many (split, trial) values per array of a chunk (8 MB): each chunk holds about
+# ten (splits x trials) arrays, ~700 MB for 2,048 splits of 5,000 distinct trials. Sweeps of
+# up to 488 distinct trials keep chunks of 2,048 splits; the logits are the same bits either
+# way (each split's row is computed alone).
+_VALUES_PER_CHUNK = 1_000_000
 
 
 def split_matrix(blocks: int = BLOCKS) -> np.ndarray:
