@@ -173,31 +173,10 @@ def run_events(
         first = next_decision
         while next_decision < n_decisions and decision_rows[decision_order[next_decision]] == row:
             next_decision += 1
+        # Several decisions at one close add up; each sizes against the shares held plus
+        # the orders the earlier ones placed.
         n_orders = 0
-        if next_decision - first == 1:
-            n_orders = decision_orders(
-                decision_order[first],
-                row,
-                panel_row,
-                columns,
-                shares,
-                order_assets,
-                order_quantity,
-                weights,
-                modes,
-                close_price,
-                mark,
-                shares,
-                leverage,
-                lowest_leverage,
-                alive,
-                money,
-                counts,
-                settings,
-                error,
-                scratch,
-            )
-        elif next_decision - first > 1:
+        if next_decision > first:
             placed[:] = 0.0
             for d in range(first, next_decision):
                 for a in range(n_assets):
