@@ -8,11 +8,11 @@ Two readers produce the same codes:
 
 - :func:`_read_plain` handles the shape every writer of these files produces (a header
   ``date,symbol,<value>``; rows ``YYYY-MM-DD,SYMBOL,number`` ending in ``\\n`` or
-  ``\\r\\n``; no quotes or spaces; symbols of 1-8 bytes) with a few passes of numpy over
-  the file's bytes and Arrow's string-to-double cast (correctly rounded, like pandas' parser
-  on the numbers we write). On the benchmark's 158,000 rows it takes about 15 % less CPU
-  than pandas' read_csv and factorize (most of the old reader's time went to np.unique of
-  the (date, symbol) pairs and to per-row pandas work after reading, gone from both paths).
+  ``\\r\\n``; no quotes or spaces; symbols of 1-8 bytes) in one compiled pass over the
+  file's bytes (:mod:`app.engine.dated_csv_scan`; a file over a megabyte in two halves at
+  once), its numbers correctly rounded like Python's ``float()``
+  (:mod:`app.engine.decimal_parse`). On the benchmark's 158,000 rows it takes a third of the
+  time of the numpy passes it replaced.
 - :func:`_read_with_pandas` reads anything else, and every file the plain reader declines
   (a quoted field, a blank line, a missing value, a column in another order ...), so a bad
   file gets pandas' reading and the same error messages as before.
@@ -142,22 +142,17 @@ _PANDAS_NA_TEXTS = frozenset(
         *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
     ]
 )
-_COMMA, _NEWLINE, _RETURN, _DASH = 44, 10, 13, 45
-_PADDING = 16  # spare bytes after the file, so 8-byte reads at any field start stay inside
-# Per symbol length L (1..8): the low L bytes of a little-endian 8-byte word.
-_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
+_NEWLINE, _RETURN = 10, 13
 
 
 def _read_plain(path: Path, value_column: str):
-    """The plain shape (module docstring) in numpy, or None for pandas to read the file.
-
-    Every byte <= ',' (44) in such a file is a separator: ``,`` ``,`` and the line end on
-    each line. Quotes, spaces, tabs, NUL and a stray ``\\r`` are all below 44, so a file
-    holding any of them breaks that pattern and is declined."""
+    """The plain shape (module docstring), or None for pandas to read the file. Quotes,
+    spaces, tabs, NUL and a stray ``\\r`` are all below ``,`` (44), which no field of the
+    plain shape holds, so a file holding any of them is declined."""
     with open(path, "rb") as handle:
         size = handle.seek(0, 2)
         handle.seek(0)
-        buffer = bytearray(size + 1 + _PADDING)
+        buffer = bytearray(size + 2)  # room for a last line end
         size = handle.readinto(memoryview(buffer)[:size])
     header_end = buffer.find(b"\n", 0, size)
     if header_end < 0:
@@ -174,61 +169,37 @@ def _read_plain(path: Path, value_column: str):
         buffer[size : size + len(line_end)] = line_end  # the last line without its end
         size += len(line_end)
     start = header_end + 1
-    body = np.frombuffer(buffer, dtype=np.uint8, count=size - start, offset=start)
-    pattern = np.array([_COMMA, _COMMA, *line_end], dtype=np.uint8)
-    separators = np.flatnonzero(body <= _COMMA)
-    if separators.size == 0 or separators.size % len(pattern):
-        return None
-    separators = separators.reshape(-1, len(pattern))  # per line: comma, comma, line end
-    if not np.all(body[separators] == pattern):
-        return None
-    # Unaligned little-endian words starting at every byte of the body.
-    words = np.ndarray((len(buffer) - start - 7,), "<u8", buffer, start, strides=(1,))
-    half_words = np.ndarray((len(buffer) - start - 1,), "<u2", buffer, start, strides=(1,))
+    # Imported here: numba is only loaded by the processes that run backtests.
+    from app.engine.dated_csv_scan import PLAIN, scan_rows
 
-    # Dates: 10 bytes "????-??-??" starting each line (the previous line's newline + 1), read
-    # as an 8-byte and a 2-byte word. Rows come in runs of one date, so keys and texts are
-    # made per run: the 8-byte word with its two dashes (bytes 4, 7) replaced by the 2 bytes.
-    date_start = separators[:, 0] - 10
-    if date_start[0] != 0 or not np.array_equal(date_start[1:], separators[:-1, -1] + 1):
-        return None
-    head, tail = words[date_start], half_words[date_start + 8]
-    run_start = np.flatnonzero(
-        np.concatenate(([True], (head[1:] != head[:-1]) | (tail[1:] != tail[:-1])))
+    result, date_run, run_dates, symbol_code, symbol_keys, values, exact_fields = scan_rows(
+        buffer, start, size, len(line_end)
     )
-    head, tail = head[run_start], tail[run_start].astype(np.uint64)
-    if not (np.all((head >> 32) & 0xFF == _DASH) and np.all(head >> 56 == _DASH)):
+    if result != PLAIN or len(values) == 0:
         return None
-    run_key = (head & np.uint64(0x00FF_FF00_FFFF_FFFF)) | ((tail & 0xFF) << 32) | (tail >> 8 << 56)
-    run_code, date_keys = pd.factorize(run_key)
-    date_code = np.repeat(run_code, np.diff(np.append(run_start, len(separators))))
-    date_texts = np.array([_date_text(int(key)) for key in date_keys], dtype=object)
-
-    # Symbols: 1-8 bytes, one word each.
-    symbol_start = separators[:, 0] + 1
-    symbol_length = separators[:, 1] - symbol_start
-    if symbol_length.min() < 1 or symbol_length.max() > 8:
-        return None
-    symbol_key = words[symbol_start] & _LOW_BYTES[symbol_length]
-    symbol_code, symbol_keys = pd.factorize(symbol_key)
+    run_code, date_keys = pd.factorize(run_dates)
+    date_code = run_code[date_run]
+    date_texts = np.array(
+        [
+            f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
+            for key in date_keys.tolist()
+        ],
+        dtype=object,
+    )
     try:
         symbol_texts = [
-            int(key).to_bytes(8, "little").rstrip(b"\0").decode() for key in symbol_keys
+            key.to_bytes(8, "little").rstrip(b"\0").decode() for key in symbol_keys.tolist()
         ]
     except UnicodeDecodeError:
         return None
     if not _pandas_reads_as_text(symbol_texts):
         return None
-
-    values = _parse_doubles(buffer, start + separators[:, 1] + 1, start + separators[:, 2])
-    if values is None:
-        return None
+    if len(exact_fields):  # numbers of more than 19 significant digits
+        exact = _parse_doubles(buffer, exact_fields[:, 0], exact_fields[:, 1])
+        if exact is None:
+            return None
+        values[np.isnan(values)] = exact
     return date_code, date_texts, symbol_code, np.array(symbol_texts, dtype=object), values
-
-
-def _date_text(key: int) -> str:
-    raw = key.to_bytes(8, "little")
-    return (raw[0:4] + b"-" + raw[5:7] + b"-" + raw[4:5] + raw[7:8]).decode("ascii", "replace")
 
 
 def _pandas_reads_as_text(texts: list[str]) -> bool:

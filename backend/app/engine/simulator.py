@@ -258,8 +258,9 @@ def simulate(
 
 
 def compile_engine() -> None:
-    """Compile the event loop (or load it from numba's cache beside the sources): a tiny
-    run with the argument types every backtest uses. ``make install`` calls it, so that the
+    """Compile the event loop and the scanner of weights and scores files (or load them from
+    numba's cache beside the sources): a tiny run with the argument types every backtest
+    uses. ``make install`` calls it, so that the
     first backtest of a fresh checkout, and each worker process, does not compile it (about
     half a minute on 2 cores)."""
     sessions = pd.bdate_range("2020-01-06", periods=3)
@@ -277,3 +278,7 @@ def compile_engine() -> None:
             dividends=np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.0]]),
             split_ratio=np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 2.0]]),
         )
+    from app.engine.dated_csv_scan import scan_rows
+
+    row = bytearray(b"2020-01-06,A,0.5\n")
+    scan_rows(row, 0, len(row), 1)

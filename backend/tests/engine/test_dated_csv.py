@@ -57,6 +57,7 @@ def random_weights_text(rng, n_dates=40, symbols=("A", "BB", "S0001", "ABCDEFGH"
         "integers",
         "crlf",
         "crlf_no_final_newline",
+        "long_and_negative_numbers",
     ],
 )
 def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
@@ -69,6 +70,20 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
         lines = [f"{line.rsplit(',', 1)[0]},{rng.random():.6e}" for line in lines]
     if variant == "integers":
         lines = [f"{line.rsplit(',', 1)[0]},{int(rng.integers(0, 3))}" for line in lines]
+    if variant == "long_and_negative_numbers":  # over 19 significant digits, signs, bare dots
+        texts = [
+            "-0.1234567890123456789012345",
+            "0.000000000000000000000012345",
+            "123456789012345678901234567890",
+            "-0",
+            ".5",
+            "5.",
+            "-1.5E-7",
+            "0.50000000000000016653345369377348106354475021362304687500000001",
+        ]
+        lines = [
+            f"{line.rsplit(',', 1)[0]},{texts[k % len(texts)]}" for k, line in enumerate(lines)
+        ]
     text = "\n".join([header, *lines]) + "\n"
     if variant.startswith("crlf"):
         text = text.replace("\n", "\r\n")
@@ -210,3 +225,32 @@ def test_iso_dates_are_read_as_pandas_reads_them():
     # Anything else is left to pandas.
     for odd in ("2021-02-30", "2021-13-01", "1600-01-01", "2021-1-04", "2021/01/04", "abcd-ef-gh"):
         assert dated_csv._iso_days([*texts[:3], odd]) is None
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, monkeypatch):
+    """Files over a megabyte are scanned in two halves at once: a symbol first seen in the
+    second half, a date's run across the split and numbers of every kind come out as one
+    pass (and pandas) reads them."""
+    from app.engine import dated_csv_scan
+
+    rng = np.random.default_rng(17)
+    days = pd.bdate_range("2015-01-01", periods=500)
+    lines = []
+    for k, day in enumerate(days):
+        symbols = [f"S{n:04d}" for n in range(60)] + (["LATE"] if k > 400 else [])
+        for symbol in symbols:
+            weight = float(rng.random() * 10.0 ** -rng.integers(0, 4))
+            lines.append(f"{day.date()},{symbol},{weight!r}")
+    text = line_end.join(["date,symbol,weight", *lines]) + line_end
+    assert len(text) > 1 << 20
+    path = tmp_path / "w.csv"
+    path.write_bytes(text.encode())
+    split = dated_csv.read_dated_csv(path, "weight", "weights")
+    assert rows_of(split) == rows_of(read_with_pandas_only(path))
+    expected = np.array([float(line.rsplit(",", 1)[1]) for line in lines])
+    np.testing.assert_array_equal(split.values.view(np.int64), expected.view(np.int64))
+    monkeypatch.setattr(dated_csv_scan, "_SPLIT_BYTES", 1 << 40)  # one pass
+    whole = dated_csv.read_dated_csv(path, "weight", "weights")
+    for name in ("days", "date_code", "symbols", "symbol_code", "values"):
+        np.testing.assert_array_equal(getattr(split, name), getattr(whole, name))
