@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Backtests handed to a local process pool per worker process: one running and the next
     # waiting, so a worker that finishes starts again without waiting for the dispatcher.
     worker_prefetch: int = Field(default=8, ge=1, le=16)
+    # The niceness a local process pool's workers run at: a sweep takes the cores that are
+    # idle, and the server (the API, the dispatcher storing outcomes) gets them first.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_trials: int = Field(default=10000, ge=1)

@@ -46,7 +46,11 @@ class LocalExecutor:
             max_workers=concurrency,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=tasks.warm_up,
-            initargs=(self._settings.data_source, str(self._settings.data_dir)),
+            initargs=(
+                self._settings.data_source,
+                str(self._settings.data_dir),
+                self._settings.worker_nice,
+            ),
         )
 
     def submit(self, kind: str, payload: dict[str, Any], task_id: str) -> Future:

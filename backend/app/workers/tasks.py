@@ -5,6 +5,7 @@ job in the database before and records the outcome after."""
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +31,11 @@ def _market(job: dict[str, Any]):
         raise _MarketUnavailable(f"market data not available: {exc}") from exc
 
 
-def warm_up(data_source: str, data_dir: str) -> None:
-    """Process-pool initializer: load the market panel once so the first run is fast."""
+def warm_up(data_source: str, data_dir: str, nice: int = 0) -> None:
+    """Process-pool initializer: lower the worker's priority by ``nice`` (the server answers
+    requests first) and load the market panel once so the first run is fast."""
+    if nice:
+        os.nice(nice)
     try:
         from app.engine import get_market_data
 
