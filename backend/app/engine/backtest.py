@@ -15,13 +15,19 @@ from app.engine import statistics as st
 from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
-from app.engine.parameters import normalize_params, window_rows
+from app.engine.parameters import COMMON_DEFAULTS, normalize_params, window_rows
 from app.engine.performance import LeanFeed, benchmark_bars, build_statistics
 from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import ExecutionSettings, SimulationOutput, simulate
 from app.engine.strategies import STRATEGIES
 
-__all__ = ["BacktestResult", "normalize_params", "run_backtest", "window_rows"]
+__all__ = ["BacktestResult", "normalize_params", "panel_fields", "run_backtest", "window_rows"]
+
+# The MarketData array fields run_backtest reads (a strategy that reads another must add it):
+# prices to trade and mark at, adjusted closes for signals and delistings, and the corporate
+# actions, whose dates shape LEAN's equity chart in either normalization.
+ADJUSTED_FIELDS = ("open", "close", "dividends", "split_factor")
+RAW_FIELDS = ("raw_open", "raw_close")
 
 
 @dataclass
@@ -157,6 +163,18 @@ def lean_feed(
         event_days=sessions.values[events].astype("datetime64[D]"),
         dividend_cash=dividend_cash,
     )
+
+
+def panel_fields(params: dict) -> tuple[str, ...]:
+    """The MarketData array fields :func:`run_backtest` reads for ``params``: a backtest
+    worker loads only these (``high``, ``low``, ``volume`` and, in adjusted mode, the raw
+    prices are ~9 MB each on the 500-stock demo market, read by no backtest). Any other
+    normalization, an invalid one included, gets the raw prices too (run_backtest then
+    reports what is invalid)."""
+    mode = COMMON_DEFAULTS["data_normalization"]
+    if isinstance(params, dict):
+        mode = params.get("data_normalization", mode)
+    return ADJUSTED_FIELDS if str(mode).lower() == "adjusted" else ADJUSTED_FIELDS + RAW_FIELDS
 
 
 def run_backtest(

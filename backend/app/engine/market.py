@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,20 @@ def forward_filled(price: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame.to_numpy())
 
 
+# The (sessions x symbols) array fields of a panel, as named in MarketData.
+PANEL_FIELDS = (
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "raw_open",
+    "raw_close",
+    "dividends",
+    "split_factor",
+)
+
+
 @dataclass(frozen=True, eq=False)
 class MarketData:
     """Daily bars as dense ``(n_sessions, n_symbols)`` float64 arrays.
@@ -23,7 +37,8 @@ class MarketData:
     LEAN's default normalization). ``raw_open``/``raw_close`` are the traded prices and
     ``dividends`` the cash dividend per share on its ex-date (raw mode); ``split_factor`` is
     the number of new shares per old share on a split date (1.0 elsewhere). Where a symbol
-    does not trade on a session every price is NaN.
+    does not trade on a session every price is NaN. A panel loaded for backtests only
+    (:meth:`only`) has None for the fields no backtest reads: ``high``, ``low``, ``volume``.
 
     ``hourly_close`` and ``interest_rates`` feed the benchmark and risk-free statistics.
     ``provenance`` says where the numbers come from: ``{"source": ..., "synthetic": bool,
@@ -33,10 +48,10 @@ class MarketData:
     sessions: pd.DatetimeIndex
     symbols: tuple[str, ...]
     open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
+    high: np.ndarray | None
+    low: np.ndarray | None
     close: np.ndarray
-    volume: np.ndarray
+    volume: np.ndarray | None
     raw_open: np.ndarray | None = None
     raw_close: np.ndarray | None = None
     dividends: np.ndarray | None = None
@@ -53,10 +68,17 @@ class MarketData:
         shape = (len(self.sessions), len(self.symbols))
         for name in ("open", "high", "low", "close", "volume"):
             array = getattr(self, name)
-            if array.shape != shape:
+            if array is not None and array.shape != shape:
                 raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
         object.__setattr__(self, "_column", {symbol: i for i, symbol in enumerate(self.symbols)})
         object.__setattr__(self, "_marks", {})
+
+    def only(self, fields: tuple[str, ...]) -> MarketData:
+        """This panel with the array fields not in ``fields`` (of :data:`PANEL_FIELDS`) set
+        to None; ``open`` and ``close`` are always kept. None reads as absent (no dividends,
+        no raw prices), so a caller asks for every field it reads."""
+        dropped = {name: None for name in PANEL_FIELDS if name not in (*fields, "open", "close")}
+        return replace(self, **dropped) if dropped else self
 
     def column(self, symbol: str) -> int:
         """Column index of ``symbol``; KeyError if it is not in the panel."""

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from app.engine.calendar import xnys_sessions
 from app.engine.errors import BacktestInputError
-from app.engine.market import MarketData
+from app.engine.market import PANEL_FIELDS, MarketData
 from app.memory import release_free_memory
 
 BARS_FILE = "bars.parquet"
@@ -85,8 +85,9 @@ def write_parquet_store(data: MarketData, directory: str | Path) -> Path:
     return directory
 
 
-def read_parquet_store(directory: str | Path) -> MarketData:
-    """Load a Parquet store directory into a dense :class:`MarketData` panel."""
+def read_parquet_store(directory: str | Path, fields: tuple[str, ...] = PANEL_FIELDS) -> MarketData:
+    """Load a Parquet store directory into a dense :class:`MarketData` panel; only the array
+    ``fields`` (and ``open``, ``close``) are read, the others are None (:meth:`MarketData.only`)."""
     directory = Path(directory)
     bars_path = directory / BARS_FILE
     if not bars_path.is_file():
@@ -97,7 +98,9 @@ def read_parquet_store(directory: str | Path) -> MarketData:
     metadata_path = directory / METADATA_FILE
     metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
     bars = pq.ParquetFile(bars_path)
-    keys = bars.read(columns=["symbol", "session"])
+    # Read on this thread: with Arrow's reader threads ~13 MB of its allocator's pages stayed
+    # resident after release_unused (the demo market), and reading took twice as long.
+    keys = bars.read(columns=["symbol", "session"], use_threads=False)
     symbol_column = keys.column("symbol").combine_chunks()
     if isinstance(symbol_column, pa.DictionaryArray):
         symbols = [str(s) for s in symbol_column.dictionary.to_pylist()]
@@ -112,23 +115,29 @@ def read_parquet_store(directory: str | Path) -> MarketData:
     shape = (len(unique_days), len(symbols))
     keys = symbol_column = None
 
-    def dense(name: str, fill: float) -> np.ndarray:
+    def dense(name: str, column: str, fill: float) -> np.ndarray | None:
+        if name not in (*fields, "open", "close"):
+            return None
         # One column at a time, its Arrow buffers handed back before the next: a worker's
         # peak stays near the dense arrays themselves instead of arrays + whole table.
         out = np.full(shape, fill)
-        out[row_index, col_index] = bars.read(columns=[name]).column(0).to_numpy()
+        values = bars.read(columns=[column], use_threads=False).column(0).to_numpy()
+        out[row_index, col_index] = values
         release_free_memory()
         return out
 
-    arrays = {name: dense(name, np.nan) for name in (*PRICE_FIELDS, "raw_open", "raw_close")}
-    volume, dividends = dense("volume", 0.0), dense("dividend", 0.0)
-    split_factor = dense("split_factor", 1.0)
+    arrays = {
+        name: dense(name, column, fill)
+        for name, column, fill in (
+            *((name, name, np.nan) for name in (*PRICE_FIELDS, "raw_open", "raw_close")),
+            ("volume", "volume", 0.0),
+            ("dividends", "dividend", 0.0),
+            ("split_factor", "split_factor", 1.0),
+        )
+    }
     return MarketData(
         sessions=pd.DatetimeIndex(unique_days.astype("datetime64[ns]")),
         symbols=tuple(symbols),
-        volume=volume,
-        dividends=dividends,
-        split_factor=split_factor,
         provenance=dict(metadata.get("provenance") or {"source": "parquet", "synthetic": False}),
         **arrays,
     )
@@ -220,18 +229,21 @@ def read_csv_bars(path: str | Path) -> MarketData:
     )
 
 
-def load_market_data(source: str, path: str | Path) -> MarketData:
+def load_market_data(
+    source: str, path: str | Path, fields: tuple[str, ...] = PANEL_FIELDS
+) -> MarketData:
     """Load a market panel. ``source`` is ``"parquet"`` (a store directory), ``"lean"`` (a
-    LEAN data folder) or ``"csv"`` (a CSV file or directory)."""
+    LEAN data folder) or ``"csv"`` (a CSV file or directory); array fields not in ``fields``
+    are None (:meth:`MarketData.only`)."""
     path = Path(path)
     if source == "parquet":
-        return read_parquet_store(path)
+        return read_parquet_store(path, fields)
     if source == "lean":
         from app.engine.lean import read_lean_folder
 
-        return read_lean_folder(path)
+        return read_lean_folder(path).only(fields)
     if source == "csv":
-        return read_csv_bars(path)
+        return read_csv_bars(path).only(fields)
     raise BacktestInputError(
         f"unknown data source {source!r} (expected one of {', '.join(SOURCES)})"
     )
@@ -252,21 +264,31 @@ def _fingerprint(path: Path) -> tuple[Any, ...]:
     return tuple(entries)
 
 
-_cache: dict[tuple[str, str], tuple[tuple[Any, ...], MarketData]] = {}
+# Per (source, path): the store's fingerprint, the fields loaded, the panel.
+_cache: dict[tuple[str, str], tuple[tuple[Any, ...], frozenset[str], MarketData]] = {}
 _cache_lock = threading.Lock()
 
 
-def get_market_data(source: str, path: str | Path) -> MarketData:
+def get_market_data(
+    source: str, path: str | Path, fields: tuple[str, ...] = PANEL_FIELDS
+) -> MarketData:
     """:func:`load_market_data` cached per process. The cache key includes the names, mtimes
-    and sizes of the files under ``path``, so a rewritten store is reloaded."""
+    and sizes of the files under ``path``, so a rewritten store is reloaded. A cached panel
+    serves any request for fields it holds; one asking for more is loaded again with both
+    (a backtest worker asks for :func:`app.engine.backtest.panel_fields`, a train job for
+    all)."""
     resolved = Path(path).resolve()
     key = (source, str(resolved))
     fingerprint = _fingerprint(resolved)
+    wanted = frozenset((*fields, "open", "close"))
     with _cache_lock:
         cached = _cache.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
-    data = load_market_data(source, resolved)
+    if cached is not None and cached[0] == fingerprint:
+        if wanted <= cached[1]:
+            return cached[2]
+        wanted |= cached[1]
+    loading = tuple(name for name in PANEL_FIELDS if name in wanted)
+    data = load_market_data(source, resolved, loading)
     with _cache_lock:
-        _cache[key] = (fingerprint, data)
+        _cache[key] = (fingerprint, wanted, data)
     return data

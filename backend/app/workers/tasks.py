@@ -20,26 +20,27 @@ class _MarketUnavailable(Exception):
     pass
 
 
-def _market(job: dict[str, Any]):
-    """The job's market panel, cached in this process; a missing store is a readable
-    failure of the job, not a crash."""
-    from app.engine import BacktestInputError, get_market_data
+def _market(job: dict[str, Any], fields: tuple[str, ...] | None = None):
+    """The job's market panel (only ``fields``, None: all), cached in this process; a
+    missing store is a readable failure of the job, not a crash."""
+    from app.engine import PANEL_FIELDS, BacktestInputError, get_market_data
 
     try:
-        return get_market_data(job["data_source"], Path(job["data_dir"]))
+        return get_market_data(job["data_source"], Path(job["data_dir"]), fields or PANEL_FIELDS)
     except (BacktestInputError, OSError) as exc:
         raise _MarketUnavailable(f"market data not available: {exc}") from exc
 
 
 def warm_up(data_source: str, data_dir: str, nice: int = 0) -> None:
     """Process-pool initializer: lower the worker's priority by ``nice`` (the server answers
-    requests first) and load the market panel once so the first run is fast."""
+    requests first) and load the market panel once so the first run is fast (the fields an
+    adjusted-price backtest reads: the pool's usual task)."""
     if nice:
         os.nice(nice)
     try:
-        from app.engine import get_market_data
+        from app.engine import get_market_data, panel_fields
 
-        get_market_data(data_source, Path(data_dir))
+        get_market_data(data_source, Path(data_dir), panel_fields({}))
     except Exception:  # the runs themselves report a missing or broken data store
         log.debug("warm-up could not load market data", exc_info=True)
 
@@ -64,11 +65,11 @@ def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
     """Run one backtest. ``job``: run_id, algorithm_parameters, data_source, data_dir,
     artifacts_dir, file_roots. Returns ``{"ok": True, "metrics", "artifact_dir"}`` or
     ``{"ok": False, "error": reason}``; never raises for bad input."""
-    from app.engine import BacktestInputError, run_backtest
+    from app.engine import BacktestInputError, panel_fields, run_backtest
     from app.workers.artifacts import write_backtest_artifacts
 
     def work() -> dict[str, Any]:
-        data = _market(job)
+        data = _market(job, panel_fields(job["algorithm_parameters"]))
         roots = [Path(root) for root in job["file_roots"]] if job.get("file_roots") else None
         result = run_backtest(job["algorithm_parameters"], data, file_roots=roots)
         artifact_dir = Path(job["artifacts_dir"]) / "backtests" / str(job["run_id"])
