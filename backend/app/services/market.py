@@ -80,7 +80,9 @@ def read_parquet_index(directory: Path) -> MarketIndex:
         raise BacktestInputError(f"no market data at {directory}: {BARS_FILE} is missing")
     metadata_path = directory / METADATA_FILE
     metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
-    keys = pq.ParquetFile(bars_path).read(columns=["symbol", "session"])
+    # On this thread, as read_parquet_store does: Arrow's reader threads left ~12 MB of its
+    # allocator's pages resident in the server for good (measured).
+    keys = pq.ParquetFile(bars_path).read(columns=["symbol", "session"], use_threads=False)
     symbol_column = keys.column("symbol").combine_chunks()
     if isinstance(symbol_column, pa.DictionaryArray):
         symbols = [str(s) for s in symbol_column.dictionary.to_pylist()]

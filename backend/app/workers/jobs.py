@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
+from app.memory import release_free_memory
 from app.models import BacktestRun, TrainJob
 from app.services import backtests as backtest_service
 from app.services import dispatch
@@ -74,7 +75,8 @@ def record_outcome(session: Session, kind: str, job_id: int, outcome: dict[str, 
 def conclude_sweep(factory: sessionmaker[Session], settings: Settings, sweep_id: int) -> None:
     """A sweep's trials all ended: compute its analysis, then write its report. Failures
     are logged (and the report's noted on the sweep), never raised: the results are stored
-    and both can be rebuilt on request."""
+    and both can be rebuilt on request. The memory both freed goes back to the OS after
+    each (the analysis of 1,000 trials left the server ~80 MB larger for good otherwise)."""
     from app.models import Optimization
     from app.services import reports, sweep_analysis
 
@@ -84,6 +86,8 @@ def conclude_sweep(factory: sessionmaker[Session], settings: Settings, sweep_id:
     except Exception:
         # The results are stored; GET .../analysis computes it again on request.
         log.exception("analysis of optimization %s failed", sweep_id)
+    finally:
+        release_free_memory()
     try:
         with session_scope(factory) as session:
             reports.ensure_report(session, session.get(Optimization, sweep_id), settings)
@@ -93,3 +97,5 @@ def conclude_sweep(factory: sessionmaker[Session], settings: Settings, sweep_id:
         with session_scope(factory) as session:
             sweep = session.get(Optimization, sweep_id)
             sweep.error = f"report not written: {type(exc).__name__}: {exc}"
+    finally:
+        release_free_memory()
