@@ -37,8 +37,9 @@ class MarketData:
     LEAN's default normalization). ``raw_open``/``raw_close`` are the traded prices and
     ``dividends`` the cash dividend per share on its ex-date (raw mode); ``split_factor`` is
     the number of new shares per old share on a split date (1.0 elsewhere). Where a symbol
-    does not trade on a session every price is NaN. A panel loaded for backtests only
-    (:meth:`only`) has None for the fields no backtest reads: ``high``, ``low``, ``volume``.
+    does not trade on a session every price is NaN. A backtest worker's panel (:meth:`only`
+    the fields of ``app.engine.backtest.panel_fields``) has None for those its backtests do
+    not read: ``high``, ``low``, ``volume``, and the raw prices in adjusted mode.
 
     ``hourly_close`` and ``interest_rates`` feed the benchmark and risk-free statistics.
     ``provenance`` says where the numbers come from: ``{"source": ..., "synthetic": bool,
