@@ -11,8 +11,8 @@ Two readers produce the same codes:
   ``\\r\\n``; no quotes or spaces; symbols of 1-8 bytes) in one compiled pass over the
   file's bytes (:mod:`app.engine.dated_csv_scan`; a file over a megabyte in two halves at
   once), its numbers correctly rounded like Python's ``float()``
-  (:mod:`app.engine.decimal_parse`). On the benchmark's 158,000 rows it takes a third of the
-  time of the numpy passes it replaced.
+  (:mod:`app.engine.decimal_parse`). On the benchmark's 158,000 rows (6.1 MB) it takes about
+  half the time of the numpy passes and Arrow cast it replaced (13.4 -> 7.4 ms, 2 cores).
 - :func:`_read_with_pandas` reads anything else, and every file the plain reader declines
   (a quoted field, a blank line, a missing value, a column in another order ...), so a bad
   file gets pandas' reading and the same error messages as before.
