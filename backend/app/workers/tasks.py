@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -32,9 +34,13 @@ def _market(job: dict[str, Any], fields: tuple[str, ...] | None = None):
 
 
 def warm_up(data_source: str, data_dir: str, nice: int = 0) -> None:
-    """Process-pool initializer: lower the worker's priority by ``nice`` (the server answers
-    requests first) and load the market panel once so the first run is fast (the fields an
-    adjusted-price backtest reads: the pool's usual task)."""
+    """Process-pool initializer: exit with the server (:func:`_exit_with_parent`), lower the
+    worker's priority by ``nice`` (the server answers requests first) and load the market
+    panel once so the first run is fast (the fields an adjusted-price backtest reads: the
+    pool's usual task)."""
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="exit-with-server", daemon=True
+    ).start()
     if nice:
         os.nice(nice)
     try:
@@ -43,6 +49,16 @@ def warm_up(data_source: str, data_dir: str, nice: int = 0) -> None:
         get_market_data(data_source, Path(data_dir), panel_fields({}))
     except Exception:  # the runs themselves report a missing or broken data store
         log.debug("warm-up could not load market data", exc_info=True)
+
+
+def _exit_with_parent(parent: int, every_seconds: float = 0.5) -> None:
+    """End this pool worker once its server is gone (another process adopts an orphan, so
+    its parent id changes). A pool the server replaced while it was being stopped (its
+    workers killed with it by a signal to the process group) would otherwise run on without
+    it, holding the market panel."""
+    while os.getppid() == parent:
+        time.sleep(every_seconds)
+    os._exit(0)
 
 
 def _outcome(label: str, work: Callable[[], dict[str, Any]], readable: tuple[type, ...]):
