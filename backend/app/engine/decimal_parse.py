@@ -39,12 +39,12 @@ def _power_of_five_table() -> np.ndarray:
         if q < 0:
             power = 5**-q
             bits = power.bit_length()
-            # 2^b / 5^-q with 128 significant bits or more, then cut to 128.
-            scaled = (
-                (1 << (2 * bits + 128)) // power + 1
-                if q < -27
-                else ((1 << (bits + 127)) // power + 1)
-            )
+            # 2^k / 5^-q plus one, with 128 significant bits or more, then cut to 128. Where
+            # 5^-q fits in 64 bits (q >= -27) the published table divides 2^(b + 127).
+            if q < -27:
+                scaled = (1 << (2 * bits + 128)) // power + 1
+            else:
+                scaled = (1 << (bits + 127)) // power + 1
             while scaled >= 1 << 128:
                 scaled >>= 1
         else:
