@@ -26,3 +26,10 @@ def wait_until(
 def wait_until_final(client, path: str, timeout: float = 120.0, poll: float = 0.05) -> dict:
     """GET ``path`` until its ``status`` is final and return that body."""
     return wait_until(client, path, lambda body: body["status"] in FINAL, timeout, poll)
+
+
+def finish_sweep(client, body: dict, timeout: float = 120.0) -> dict:
+    """POST the sweep ``body`` (it must be accepted: 201) and return its final body."""
+    created = client.post("/api/optimizations", json=body)
+    assert created.status_code == 201, created.text
+    return wait_until_final(client, f"/api/optimizations/{created.json()['id']}", timeout)

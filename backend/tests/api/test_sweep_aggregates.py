@@ -8,7 +8,7 @@ import statistics
 import numpy as np
 import pytest
 from factories import SEED_BODY
-from polling import wait_until_final
+from polling import finish_sweep
 
 from app.services.sweep_aggregates import pareto_front, sample_keys
 
@@ -22,13 +22,9 @@ def finished_sweep(market_client, seeded) -> int:
         search={"grid": GRID},
         constraints=[{"metric": "max_drawdown", "op": "<=", "value": 0.06}],
     )
-    created = market_client.post("/api/optimizations", json=body)
-    assert created.status_code == 201, created.text
-    sweep_id = created.json()["id"]
-    assert wait_until_final(market_client, f"/api/optimizations/{sweep_id}")["status"] == (
-        "completed"
-    )
-    return sweep_id
+    sweep = finish_sweep(market_client, body)
+    assert sweep["status"] == "completed"
+    return sweep["id"]
 
 
 def trials_of(client, sweep_id: int) -> list[dict]:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from factories import SEED_BODY
-from polling import wait_until_final
+from polling import finish_sweep
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "seed_sweep.json"
 
@@ -25,10 +25,8 @@ def _equity_digest(points: list[dict]) -> str:
 
 
 def _sweep_results(client) -> dict:
-    created = client.post("/api/optimizations", json=SEED_BODY)
-    assert created.status_code == 201, created.text
-    sweep_id = created.json()["id"]
-    done = wait_until_final(client, f"/api/optimizations/{sweep_id}", timeout=300)
+    done = finish_sweep(client, SEED_BODY, timeout=300)
+    sweep_id = done["id"]
     assert done["status"] == "completed" and done["counts"]["completed"] == 30
     trials = client.get(f"/api/optimizations/{sweep_id}/trials").json()["items"]
     runs = []

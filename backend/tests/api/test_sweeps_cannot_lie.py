@@ -7,7 +7,7 @@ import json
 
 import pytest
 from factories import SEED_BODY
-from polling import wait_until_final
+from polling import finish_sweep
 from sqlalchemy import func, select
 
 from app.models import BacktestRun, Optimization, OptimizationTrial
@@ -121,9 +121,7 @@ def test_grid_and_perturbation_over_different_axes_never_repeat_a_request(
     effective = [(a["max_exposure"], a["vol_target"]) for a in algorithms]
     assert effective == [(0.6, 0.05), (0.7, 0.05), (0.7, 0.04), (0.7, 0.035)]
 
-    created = market_client.post("/api/optimizations", json=body)
-    assert created.status_code == 201, created.text
-    sweep = wait_until_final(market_client, f"/api/optimizations/{created.json()['id']}")
+    sweep = finish_sweep(market_client, body)
     assert sweep["counts"]["completed"] == 4
     runs = [
         market_client.get(f"/api/backtests/{trial['run_id']}").json()

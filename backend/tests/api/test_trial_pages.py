@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from factories import SEED_BODY
-from polling import wait_until_final
+from polling import finish_sweep
 
 
 @pytest.fixture
@@ -15,13 +15,9 @@ def finished_sweep(market_client, seeded) -> int:
         search={"grid": {"max_exposure": [0.5, 0.7, 0.9], "vol_target": [0.04, 0.08]}},
         constraints=[{"metric": "max_drawdown", "op": "<=", "value": 0.06}],
     )
-    created = market_client.post("/api/optimizations", json=body)
-    assert created.status_code == 201, created.text
-    sweep_id = created.json()["id"]
-    assert wait_until_final(market_client, f"/api/optimizations/{sweep_id}")["status"] == (
-        "completed"
-    )
-    return sweep_id
+    sweep = finish_sweep(market_client, body)
+    assert sweep["status"] == "completed"
+    return sweep["id"]
 
 
 def test_pages_sorts_and_filters(market_client, finished_sweep):
