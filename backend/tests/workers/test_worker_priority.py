@@ -23,3 +23,13 @@ def test_pool_workers_run_at_the_configured_niceness(settings, nice):
         assert os.nice(0) == server_niceness  # the server itself is untouched
     finally:
         executor.shutdown()
+
+
+@pytest.mark.parametrize("nice", [-1, 20])
+def test_a_niceness_outside_0_to_19_is_refused(nice):
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    with pytest.raises(ValidationError, match="worker_nice"):
+        Settings(worker_nice=nice)
