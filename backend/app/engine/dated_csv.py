@@ -1,8 +1,10 @@
-"""Reading ``date, symbol, <value>`` CSV files (scores, target weights) into codes.
+"""Reading ``date, symbol, <value>`` CSV files (scores, target weights) into a dense table.
 
-A file of 10^5 rows holds a few hundred distinct dates and symbols, so a file is returned as
-:class:`DatedValues`: each row's code into its distinct date texts and symbol texts, and its
-value. Distinct texts are parsed once (dates by pandas, as before), rows take theirs by code.
+Every reader of these files wants a date x symbol table (a scores panel, a schedule of
+target weights), so a file is returned as :class:`DatedPanel`: its distinct dates and
+symbols, sorted, and per (date, symbol) the value of the file's row for it, NaN where there
+is none. A file of 10^5 rows holds a few hundred distinct dates and symbols: rows carry codes
+into their distinct texts, the texts are parsed once, and the rows are scattered by code.
 
 Two readers produce the same codes:
 
@@ -11,8 +13,7 @@ Two readers produce the same codes:
   ``\\r\\n``; no quotes or spaces; symbols of 1-8 bytes) in one compiled pass over the
   file's bytes (:mod:`app.engine.dated_csv_scan`; a file over a megabyte in two halves at
   once), its numbers correctly rounded like Python's ``float()``
-  (:mod:`app.engine.decimal_parse`). On the benchmark's 158,000 rows (6.1 MB) it takes about
-  half the time of the numpy passes and Arrow cast it replaced (13.4 -> 7.4 ms, 2 cores).
+  (:mod:`app.engine.decimal_parse`).
 - :func:`_read_with_pandas` reads anything else, and every file the plain reader declines
   (a quoted field, a blank line, a missing value, a column in another order ...), so a bad
   file gets pandas' reading and the same error messages as before.
@@ -30,50 +31,87 @@ import pyarrow.compute as pc
 
 from app.engine.errors import BacktestInputError
 
-__all__ = ["DatedValues", "read_dated_csv"]
+__all__ = ["DatedPanel", "read_dated_csv"]
 
 
 @dataclass(frozen=True)
-class DatedValues:
-    """A ``date, symbol, <value>`` file, row ``i`` being
-    (``days[date_code[i]]``, ``symbols[symbol_code[i]]``, ``values[i]``)."""
+class DatedPanel:
+    """A ``date, symbol, <value>`` file: ``values[i, j]`` is the value its row
+    (``dates[i]``, ``symbols[j]``) holds, NaN where it has no such row."""
 
-    days: np.ndarray  # datetime64[ns] per distinct date text, normalized to midnight
-    date_code: np.ndarray  # (n_rows,) int
-    symbols: np.ndarray  # object: per distinct symbol text, stripped and upper-cased
-    symbol_code: np.ndarray  # (n_rows,) int
-    values: np.ndarray  # (n_rows,) float64
-
-    def __len__(self) -> int:
-        return len(self.values)
+    dates: np.ndarray  # datetime64[ns], ascending and distinct, at midnight
+    symbols: np.ndarray  # object: sorted distinct symbols, stripped and upper-cased
+    values: np.ndarray  # (n_dates, n_symbols) float64
+    n_rows: int  # rows in the file
 
 
-def read_dated_csv(path: Path, value_column: str, what: str) -> DatedValues:
+@dataclass(frozen=True)
+class _CodedRows:
+    """Rows as codes into a part's distinct dates and symbols, and their values."""
+
+    date_code: np.ndarray
+    n_dates: int
+    symbol_code: np.ndarray
+    n_symbols: int
+    values: np.ndarray
+
+
+def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
     """Read a ``date, symbol, <value_column>`` CSV (``what``: "scores", "weights" in
     messages). Bad files raise :class:`BacktestInputError` naming the problem: missing file,
     unreadable CSV, missing columns, no rows, unreadable dates, missing or non-numeric values,
-    duplicate (date, symbol) rows."""
+    two rows for one (date, symbol)."""
     path = Path(path)
     if not path.is_file():
         raise BacktestInputError(f"{what} file not found: {path}")
-    columns = _read_plain(path, value_column)
-    if columns is None:
-        columns = _read_with_pandas(path, value_column, what)
-    date_code, date_texts, symbol_code, symbol_texts, values = columns
-    days = _iso_days(date_texts)
+    read = _read_plain(path, value_column)
+    if read is None:
+        read = _read_with_pandas(path, value_column, what)
+    parts, days, symbol_texts = read
     if days is None:
-        distinct_dates = pd.to_datetime(pd.Series(date_texts, dtype=object), errors="coerce")
-        if distinct_dates.isna().any():
-            raise BacktestInputError(f"{what} file {path} has unreadable dates")
-        days = distinct_dates.dt.normalize().to_numpy().astype("datetime64[ns]")
-    if np.isnan(values).any():
+        raise BacktestInputError(f"{what} file {path} has unreadable dates")
+    if any(np.isnan(part.values).any() for part in parts):
         raise BacktestInputError(
             f"{what} file {path} has missing or non-numeric {value_column} values"
         )
-    if _has_duplicate_pairs(date_code, len(date_texts), symbol_code, len(symbol_texts)):
-        raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
-    names = np.array([str(text).strip().upper() for text in symbol_texts], dtype=object)
-    return DatedValues(days, date_code, names, symbol_code, values)
+    # Imported here: numba is only loaded by the processes that run backtests.
+    from app.engine.dated_csv_scan import scatter_rows
+
+    dates, row_of_date = np.unique(days, return_inverse=True)
+    names = [str(text).strip().upper() for text in symbol_texts]
+    symbols = sorted(set(names))
+    column_of_name = {name: column for column, name in enumerate(symbols)}
+    column_of_symbol = np.array([column_of_name[name] for name in names], dtype=np.int64)
+    values = np.full((len(dates), len(symbols)), np.nan)
+    date_offset, symbol_offset = 0, 0
+    for part in parts:
+        if not scatter_rows(
+            values,
+            part.date_code,
+            row_of_date[date_offset : date_offset + part.n_dates],
+            part.symbol_code,
+            column_of_symbol[symbol_offset : symbol_offset + part.n_symbols],
+            part.values,
+        ):
+            raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
+        date_offset += part.n_dates
+        symbol_offset += part.n_symbols
+    symbols = np.array(symbols, dtype=object)
+    return DatedPanel(dates, symbols, values, sum(len(part.values) for part in parts))
+
+
+def _days_of_keys(keys: np.ndarray) -> np.ndarray | None:
+    """Dates written as integers YYYYMMDD as datetime64[ns]; None when one is not a date
+    (a month or day that does not exist) or its year is outside 1678-2261 (where pandas'
+    nanoseconds reach), for pandas to read the file."""
+    year, month, day = keys // 10000, keys // 100 % 100, keys % 100
+    if not np.all((year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)):
+        return None
+    months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    days = months.astype("datetime64[D]") + (day - 1)
+    if np.any(days >= (months + 1).astype("datetime64[D]")):  # past the month's end
+        return None
+    return days.astype("datetime64[ns]")
 
 
 def _iso_days(texts) -> np.ndarray | None:
@@ -96,19 +134,9 @@ def _iso_days(texts) -> np.ndarray | None:
         return None
 
 
-def _has_duplicate_pairs(date_code, n_dates: int, symbol_code, n_symbols: int) -> bool:
-    """Whether two rows share a (date text, symbol text) pair."""
-    pairs = date_code.astype(np.int64) * n_symbols + symbol_code
-    if n_dates * n_symbols <= max(4 * len(pairs), 1 << 20):
-        # A count per possible pair: one pass, no sort (np.unique hashes or sorts 10^5 rows).
-        return bool(np.bincount(pairs, minlength=n_dates * n_symbols).max(initial=0) > 1)
-    ordered = np.sort(pairs)
-    return bool(np.any(ordered[1:] == ordered[:-1]))
-
-
 def _read_with_pandas(path: Path, value_column: str, what: str):
-    """Any CSV pandas reads: (date codes, date texts, symbol codes, symbol texts, values; NaN
-    where a value is missing or not a number)."""
+    """Any CSV pandas reads: ([its rows], the days of its distinct date texts or None if one
+    is not a date, its distinct symbol texts); values NaN where missing or not a number."""
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -125,13 +153,16 @@ def _read_with_pandas(path: Path, value_column: str, what: str):
     date_codes, date_texts = pd.factorize(frame["date"], use_na_sentinel=False)
     values = pd.to_numeric(frame[value_column], errors="coerce")  # NaN: missing or not a number
     symbol_codes, symbol_texts = pd.factorize(frame["symbol"], use_na_sentinel=False)
-    return (
-        date_codes,
-        np.asarray(date_texts, dtype=object),
-        symbol_codes,
-        np.asarray(symbol_texts, dtype=object),
-        values.astype(float).to_numpy(),
-    )
+    days = _iso_days(date_texts)
+    if days is None:
+        parsed = pd.to_datetime(pd.Series(date_texts, dtype=object), errors="coerce")
+        if not parsed.isna().any():
+            days = parsed.dt.normalize().to_numpy().astype("datetime64[ns]")
+    values = values.astype(float).to_numpy()
+    # As the plain reader's codes (one compiled scatter for both).
+    date_codes, symbol_codes = date_codes.astype(np.int32), symbol_codes.astype(np.int32)
+    rows = _CodedRows(date_codes, len(date_texts), symbol_codes, len(symbol_texts), values)
+    return [rows], days, np.asarray(symbol_texts, dtype=object)
 
 
 # Texts pandas reads as missing (its default na_values): the plain reader leaves a file with
@@ -146,13 +177,17 @@ _NEWLINE, _RETURN = 10, 13
 
 
 def _read_plain(path: Path, value_column: str):
-    """The plain shape (module docstring), or None for pandas to read the file. Quotes,
+    """The plain shape (module docstring) as :func:`_read_with_pandas` returns it, or None
+    for pandas to read the file. Quotes,
     spaces, tabs, NUL and a stray ``\\r`` are all below ``,`` (44), which no field of the
     plain shape holds, so a file holding any of them is declined."""
+    from app.engine.dated_csv_scan import PADDING, PLAIN, scan_rows
+
     with open(path, "rb") as handle:
         size = handle.seek(0, 2)
         handle.seek(0)
-        buffer = bytearray(size + 2)  # room for a last line end
+        # Room for a last line end and the scanner's word loads past it.
+        buffer = bytearray(size + 2 + PADDING)
         size = handle.readinto(memoryview(buffer)[:size])
     header_end = buffer.find(b"\n", 0, size)
     if header_end < 0:
@@ -168,38 +203,35 @@ def _read_plain(path: Path, value_column: str):
     if buffer[size - 1] != _NEWLINE:
         buffer[size : size + len(line_end)] = line_end  # the last line without its end
         size += len(line_end)
-    start = header_end + 1
-    # Imported here: numba is only loaded by the processes that run backtests.
-    from app.engine.dated_csv_scan import PLAIN, scan_rows
-
-    result, date_run, run_dates, symbol_code, symbol_keys, values, exact_fields = scan_rows(
-        buffer, start, size, len(line_end)
-    )
-    if result != PLAIN or len(values) == 0:
+    parts = scan_rows(buffer, header_end + 1, size, len(line_end))
+    if any(part.result != PLAIN for part in parts) or not sum(len(p.values) for p in parts):
         return None
-    run_code, date_keys = pd.factorize(run_dates)
-    date_code = run_code[date_run]
-    date_texts = np.array(
-        [
-            f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
-            for key in date_keys.tolist()
-        ],
-        dtype=object,
-    )
+    days = _days_of_keys(np.concatenate([part.run_dates for part in parts]))
+    if days is None:
+        return None
     try:
         symbol_texts = [
-            key.to_bytes(8, "little").rstrip(b"\0").decode() for key in symbol_keys.tolist()
+            key.to_bytes(8, "little").rstrip(b"\0").decode()
+            for part in parts
+            for key in part.symbol_keys.tolist()
         ]
     except UnicodeDecodeError:
         return None
     if not _pandas_reads_as_text(symbol_texts):
         return None
-    if len(exact_fields):  # numbers of more than 19 significant digits
-        exact = _parse_doubles(buffer, exact_fields[:, 0], exact_fields[:, 1])
-        if exact is None:
-            return None
-        values[np.isnan(values)] = exact
-    return date_code, date_texts, symbol_code, np.array(symbol_texts, dtype=object), values
+    for part in parts:
+        if len(part.exact_fields):  # numbers of more than 19 significant digits
+            exact = _parse_doubles(buffer, part.exact_fields[:, 0], part.exact_fields[:, 1])
+            if exact is None:
+                return None
+            part.values[np.isnan(part.values)] = exact
+    rows = [
+        _CodedRows(
+            part.date_run, len(part.run_dates), part.symbol_code, len(part.symbol_keys), part.values
+        )
+        for part in parts
+    ]
+    return rows, days, np.array(symbol_texts, dtype=object)
 
 
 def _pandas_reads_as_text(texts: list[str]) -> bool:

@@ -20,7 +20,10 @@ below the normal range, is left to the caller (:data:`NEEDS_EXACT`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.cpython.unsafe.numbers import leading_zeros
+from numba.extending import intrinsic
 
 SMALLEST_POWER = -342  # w * 10^q rounds to 0 below it for any w < 2^64
 LARGEST_POWER = 308  # and overflows above it
@@ -58,41 +61,26 @@ def _power_of_five_table() -> np.ndarray:
 
 
 POWERS_OF_FIVE = _power_of_five_table()
-_LOW_32 = np.uint64(0xFFFF_FFFF)
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 
 
-@njit(cache=True, inline="always")
-def _multiply(a, b):
-    """(high, low) 64-bit words of the 128-bit product a * b of two uint64."""
-    a_low, a_high = a & _LOW_32, a >> np.uint64(32)
-    b_low, b_high = b & _LOW_32, b >> np.uint64(32)
-    low_low = a_low * b_low
-    low_high = a_low * b_high
-    high_low = a_high * b_low
-    middle = (low_low >> np.uint64(32)) + (low_high & _LOW_32) + (high_low & _LOW_32)
-    low = (middle << np.uint64(32)) | (low_low & _LOW_32)
-    high = (
-        a_high * b_high
-        + (low_high >> np.uint64(32))
-        + (high_low >> np.uint64(32))
-        + (middle >> np.uint64(32))
-    )
-    return high, low
+@intrinsic
+def _multiply(typingctx, a, b):
+    """(high, low) 64-bit words of the 128-bit product a * b of two uint64 (one full-width
+    multiplication: LLVM's i128)."""
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        high = builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+        low = builder.trunc(product, ir.IntType(64))
+        return context.make_tuple(builder, signature.return_type, (high, low))
+
+    return types.UniTuple(types.uint64, 2)(types.uint64, types.uint64), codegen
 
 
 @njit(cache=True, inline="always")
-def _leading_zeros(w):
-    count = 0
-    for shift in (32, 16, 8, 4, 2, 1):
-        if w >> np.uint64(64 - shift) == _ZERO:
-            w <<= np.uint64(shift)
-            count += shift
-    return count
-
-
-@njit(cache=True)
 def decimal_to_double(w, q, negative, table):
     """The bits of the double nearest to (-1 if negative) * w * 10^q (w: uint64 < 10^19),
     ties to even; :data:`NEEDS_EXACT` below the normal range."""
@@ -101,7 +89,7 @@ def decimal_to_double(w, q, negative, table):
         return sign
     if q > LARGEST_POWER:
         return sign | _INFINITY_BITS
-    leading = _leading_zeros(w)
+    leading = np.int64(leading_zeros(w))
     w <<= np.uint64(leading)
     index = q - SMALLEST_POWER
     high, low = _multiply(w, table[index, 0])

@@ -278,7 +278,15 @@ def compile_engine() -> None:
             dividends=np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.0]]),
             split_ratio=np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 2.0]]),
         )
-    from app.engine.dated_csv_scan import scan_rows
+    from app.engine.dated_csv_scan import PADDING, scan_rows, scatter_rows
 
-    row = bytearray(b"2020-01-06,A,0.5\n")
-    scan_rows(row, 0, len(row), 1)
+    row = b"2020-01-06,A,0.5\n"
+    (part,) = scan_rows(bytearray(row + bytes(PADDING)), 0, len(row), 1)
+    scatter_rows(
+        np.full((1, 1), np.nan),
+        part.date_run,
+        np.zeros(1, dtype=np.int64),
+        part.symbol_code,
+        np.zeros(1, dtype=np.int64),
+        part.values,
+    )

@@ -80,12 +80,7 @@ def read_score_panel(path: Path) -> ScorePanel:
         if key in _score_cache:
             return _score_cache[key]
     file = read_dated_csv(path, "score", "scores")
-    # Distinct texts to their sorted distinct dates and names, then every row by its codes.
-    dates, row_of_date = np.unique(file.days, return_inverse=True)
-    symbols, col_of_symbol = np.unique(file.symbols, return_inverse=True)
-    panel = np.full((len(dates), len(symbols)), np.nan)
-    panel[row_of_date[file.date_code], col_of_symbol[file.symbol_code]] = file.values
-    result = ScorePanel(dates, tuple(str(s) for s in symbols), panel)
+    result = ScorePanel(file.dates, tuple(str(s) for s in file.symbols), file.values)
     with _score_lock:
         _score_cache[key] = result
     return result
@@ -273,36 +268,28 @@ def target_weights_schedule(
     a BacktestInputError) are decided after d's close; weights dated before the window are
     decided at its first session; symbols missing from a date's rows get weight 0 that date."""
     file = read_dated_csv(Path(params["weights_path"]), "weight", "weights")
-    symbols = sorted(set(file.symbols.tolist()))
-    columns = check_symbols(data, symbols)
+    columns = check_symbols(data, file.symbols.tolist())
     sessions = data.sessions.values
-    # Dates are mapped to sessions once per distinct date text, rows follow by code.
-    at = np.searchsorted(sessions, file.days, side="left")
-    on_calendar = sessions[np.minimum(at, len(sessions) - 1)] == file.days
+    at = np.searchsorted(sessions, file.dates, side="left")
+    on_calendar = sessions[np.minimum(at, len(sessions) - 1)] == file.dates
     if not on_calendar.all():
-        off_calendar = ~on_calendar[file.date_code]
-        day = pd.Timestamp(file.days[file.date_code[np.argmax(off_calendar)]]).date()
+        off_calendar = ~on_calendar
+        day = pd.Timestamp(file.dates[np.argmax(off_calendar)]).date()
+        n_rows = int(np.isfinite(file.values[off_calendar]).sum())
         raise BacktestInputError(
             f"weights file {params['weights_path']}: {day} is not a trading session of the "
-            f"data ({off_calendar.sum()} row(s) dated off the calendar)"
+            f"data ({n_rows} row(s) dated off the calendar)"
         )
     decided = np.clip(at, first, None)
-    # Of several dates mapped onto one session (those before the window) the latest one wins.
-    in_window = decided <= last
-    if not in_window.any():
+    # Of several dates decided at one session (those before the window) the latest one wins:
+    # the dates ascend, so it is the last of its run.
+    used = decided <= last
+    used[:-1] &= decided[:-1] != decided[1:]
+    if not used.any():
         raise BacktestInputError("weights file has no rows in the backtest window")
-    day_number = file.days.astype(np.int64)
-    latest = np.full(last + 1, np.iinfo(np.int64).min)
-    np.maximum.at(latest, decided[in_window], day_number[in_window])
-    used = in_window & (day_number == latest[np.minimum(decided, last)])
-    rows = np.unique(decided[used])
-    position = np.searchsorted(rows, decided)
-    column_of = np.searchsorted(symbols, file.symbols)
-    kept = slice(None) if used.all() else used[file.date_code]
-    weights = np.zeros((len(rows), len(symbols)))
-    # One flat index per row (cheaper for numpy than a pair of index arrays).
-    cell = (position * len(symbols))[file.date_code[kept]] + column_of[file.symbol_code[kept]]
-    weights.ravel()[cell] = file.values[kept]
+    rows = decided[used]
+    weights = file.values[used]
+    weights[np.isnan(weights)] = 0.0  # a symbol without a row that date
     check_weight_sums(weights, bool(params.get("allow_leverage", False)), sessions, rows)
     return TargetSchedule(columns, rows, weights)
 

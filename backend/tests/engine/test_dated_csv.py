@@ -14,15 +14,27 @@ from app.engine.strategies import target_weights_schedule
 from tests.engine.engine_testkit import make_market
 
 
-def rows_of(file: dated_csv.DatedValues) -> list[tuple]:
+def rows_of(file: dated_csv.DatedPanel) -> list[tuple]:
+    """The file's (date, symbol, value) rows: its table's cells that hold a value, by date
+    and symbol (the values' bits, so that -0.0 and 0.0 differ)."""
+    row, column = np.nonzero(~np.isnan(file.values))
     return list(
         zip(
-            file.days[file.date_code].tolist(),
-            file.symbols[file.symbol_code].tolist(),
-            file.values.tolist(),
+            file.dates[row].tolist(),
+            file.symbols[column].tolist(),
+            file.values[row, column].view(np.int64).tolist(),
             strict=True,
         )
     )
+
+
+def rows_of_lines(lines: list[str]) -> list[tuple]:
+    """What rows_of gives for the rows ``date,symbol,number`` (numbers read by ``float()``)."""
+    rows = []
+    for line in lines:
+        day, symbol, number = line.split(",")
+        rows.append((pd.Timestamp(day).value, symbol.upper(), np.float64(number).view(np.int64)))
+    return sorted(rows)
 
 
 def read_with_pandas_only(path, value_column="weight", what="weights"):
@@ -33,6 +45,14 @@ def read_with_pandas_only(path, value_column="weight", what="weights"):
         return dated_csv.read_dated_csv(path, value_column, what)
     finally:
         dated_csv._read_plain = original
+
+
+def plain_rows(path, line_end):
+    """scan_rows' arguments for the rows of a plain file that ends in a line end."""
+    from app.engine.dated_csv_scan import PADDING
+
+    data = path.read_bytes()
+    return bytearray(data + bytes(PADDING)), data.index(b"\n") + 1, len(data), len(line_end)
 
 
 def random_weights_text(rng, n_dates=40, symbols=("A", "BB", "S0001", "ABCDEFGH", "x.y")):
@@ -58,6 +78,7 @@ def random_weights_text(rng, n_dates=40, symbols=("A", "BB", "S0001", "ABCDEFGH"
         "crlf",
         "crlf_no_final_newline",
         "long_and_negative_numbers",
+        "zeros",
     ],
 )
 def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
@@ -84,6 +105,27 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
         lines = [
             f"{line.rsplit(',', 1)[0]},{texts[k % len(texts)]}" for k, line in enumerate(lines)
         ]
+    if variant == "zeros":  # leading and trailing zeros around the 8-byte words' edges
+        texts = [
+            "0",
+            "007",
+            "0.0",
+            "-0.000",
+            "00000000.00000000",
+            "0000000000000000000000001.5",
+            "0.00000001",
+            "0.000000001",
+            "12345678.12345678",
+            "123456789",
+            "1000000000000000000000000",
+            "0.1000000000000000000000001",
+            "9999999999999999999",
+            "18446744073709551615",
+            "0.00000000000000000000000000000000000000001e40",
+        ]
+        lines = [
+            f"{line.rsplit(',', 1)[0]},{texts[k % len(texts)]}" for k, line in enumerate(lines)
+        ]
     text = "\n".join([header, *lines]) + "\n"
     if variant.startswith("crlf"):
         text = text.replace("\n", "\r\n")
@@ -97,8 +139,8 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
     fast = dated_csv.read_dated_csv(path, "weight", "weights")
     assert rows_of(fast) == rows_of(read_with_pandas_only(path))
     # Bit for bit, the numbers Python reads from the texts.
-    expected = np.array([float(line.rsplit(",", 1)[1]) for line in lines])
-    np.testing.assert_array_equal(fast.values.view(np.int64), expected.view(np.int64))
+    assert rows_of(fast) == rows_of_lines(lines)
+    assert fast.n_rows == len(lines)
 
 
 @pytest.mark.parametrize(
@@ -138,6 +180,8 @@ def test_plain_reader_leaves_other_files_to_pandas(tmp_path, body):
     "text, message",
     [
         ("date,symbol,weight\n2021-01-04,A,0.5\n2021-01-04,A,0.5\n", "duplicate"),
+        # Symbols are read upper-cased: "a" is "A".
+        ("date,symbol,weight\n2021-01-04,a,0.5\n2021-01-04,A,0.5\n", "duplicate"),
         ("date,symbol,weight\n2021-02-30,A,0.5\n", "unreadable dates"),
         ("date,symbol,weight\n2021-01-04,A,lots\n", "missing or non-numeric weight"),
         ("date,symbol,weight\n", "has no rows"),
@@ -227,6 +271,30 @@ def test_iso_dates_are_read_as_pandas_reads_them():
         assert dated_csv._iso_days([*texts[:3], odd]) is None
 
 
+def test_date_keys_are_read_as_pandas_reads_them():
+    rng = np.random.default_rng(4)
+    days = pd.Timestamp("1700-01-01") + pd.to_timedelta(rng.integers(0, 200_000, 300), unit="D")
+    days = days.append(pd.DatetimeIndex(["2024-02-29", "2023-12-31", "1678-01-01", "2261-12-31"]))
+    keys = np.array([int(day.strftime("%Y%m%d")) for day in days])
+    np.testing.assert_array_equal(dated_csv._days_of_keys(keys), days.to_numpy())
+    # A day or month that does not exist, a year pandas' nanoseconds do not reach: pandas.
+    for odd in (20230229, 20210230, 20210431, 20211301, 20210001, 20210100, 16771231, 22620101):
+        assert dated_csv._days_of_keys(np.array([20210104, odd])) is None
+
+
+def test_duplicates_in_different_halves_are_found(tmp_path):
+    lines = [
+        f"{day.date()},S{n:04d},0.00123"
+        for day in pd.bdate_range("2015-01-01", periods=500)
+        for n in range(100)
+    ]
+    path = tmp_path / "w.csv"
+    path.write_text("\n".join(["date,symbol,weight", *lines, lines[0]]) + "\n")
+    assert path.stat().st_size > 1 << 20
+    with pytest.raises(BacktestInputError, match="duplicate"):
+        dated_csv.read_dated_csv(path, "weight", "weights")
+
+
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
 def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, monkeypatch):
     """Files over a megabyte are scanned in two halves at once: a symbol first seen in the
@@ -247,10 +315,11 @@ def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, monkeypatch
     path = tmp_path / "w.csv"
     path.write_bytes(text.encode())
     split = dated_csv.read_dated_csv(path, "weight", "weights")
+    assert len(dated_csv_scan.scan_rows(*plain_rows(path, line_end))) == 2
     assert rows_of(split) == rows_of(read_with_pandas_only(path))
-    expected = np.array([float(line.rsplit(",", 1)[1]) for line in lines])
-    np.testing.assert_array_equal(split.values.view(np.int64), expected.view(np.int64))
+    assert rows_of(split) == rows_of_lines(lines)
     monkeypatch.setattr(dated_csv_scan, "_SPLIT_BYTES", 1 << 40)  # one pass
+    assert len(dated_csv_scan.scan_rows(*plain_rows(path, line_end))) == 1
     whole = dated_csv.read_dated_csv(path, "weight", "weights")
-    for name in ("days", "date_code", "symbols", "symbol_code", "values"):
+    for name in ("dates", "symbols", "values", "n_rows"):
         np.testing.assert_array_equal(getattr(split, name), getattr(whole, name))
