@@ -105,7 +105,7 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
         lines = [
             f"{line.rsplit(',', 1)[0]},{texts[k % len(texts)]}" for k, line in enumerate(lines)
         ]
-    if variant == "zeros":  # leading and trailing zeros around the 8-byte words' edges
+    if variant == "zeros":  # leading and trailing zeros, digits up to the 8-byte words' edges
         texts = [
             "0",
             "007",
@@ -116,6 +116,9 @@ def test_plain_reader_reads_what_pandas_reads(tmp_path, variant):
             "0.00000001",
             "0.000000001",
             "12345678.12345678",
+            "1234567812345678",
+            "123456781234567812345678",
+            "0.123456781234567812345678",
             "123456789",
             "1000000000000000000000000",
             "0.1000000000000000000000001",
