@@ -309,7 +309,7 @@ def main() -> None:
             "",
         ),
         (
-            "    of which reading the file into rows (dates, symbols, numbers)",
+            "    of which reading the file into a date x symbol table",
             f"{read_seconds * 1000:.1f} ms",
             "",
         ),
