@@ -209,7 +209,10 @@ def run_backtest(
     (the HTTP API) file parameters must lie inside those directories; with None (Python API,
     CLI) local paths are trusted. Bad input raises :class:`BacktestInputError`."""
     params = normalize_params(params, file_roots)
-    first, last = window_rows(data, params["backtest_start"], params["backtest_end"])
+    window_dates = (params["backtest_start"], params["backtest_end"])
+    first, last = panel_memo(
+        data, "rows", window_dates, lambda: window_rows(data, *window_dates), 8
+    )
     start_date = (
         params["backtest_start"] if params["backtest_start"] is not None else data.sessions[first]
     )

@@ -11,6 +11,7 @@ import pandas as pd
 
 from app.engine import lean_series as ls
 from app.engine import statistics as st
+from app.engine import statistics_loops as loops
 from app.engine.lean_result import metrics_from_lean_statistics
 from app.engine.market import MarketData
 from app.engine.market_hours import session_close_times
@@ -67,13 +68,16 @@ class StatisticsWindow:
     every trial of a sweep over it (memoised per market panel by ``run_backtest``): LEAN's
     daily sample times and the session each reflects (:func:`~app.engine.lean_series.
     sample_times`), the session closes (with LEAN's early closes; None for the daily chart),
-    the benchmark's returns (None without a benchmark) and the mean interest rate over the
-    daily samples' dates (LEAN's risk-free rate when the chart is the daily samples)."""
+    the benchmark's returns (None without a benchmark), the years from the first sample to
+    the last (the CAGR's span; the chart's extra points lie between them) and the mean
+    interest rate over the daily samples' dates (LEAN's risk-free rate when the chart is the
+    daily samples)."""
 
     times: np.ndarray
     bar_of_sample: np.ndarray
     session_closes: np.ndarray | None
     benchmark: BenchmarkReturns | None
+    years: float
     daily_risk_free_rate: float
 
     def __post_init__(self) -> None:
@@ -106,7 +110,12 @@ def statistics_window(
         )
     )
     return StatisticsWindow(
-        times, bars, closes, benchmark_returns, ls.mean_risk_free_rate(times, interest_rates)
+        times,
+        bars,
+        closes,
+        benchmark_returns,
+        st.years_between(times[0], times[-1]),
+        ls.mean_risk_free_rate(times, interest_rates),
     )
 
 
@@ -127,8 +136,8 @@ PORTFOLIO_STATISTICS = (
 def sample_covariance(x: np.ndarray, y: np.ndarray) -> float:
     """``np.cov(x, y, ddof=1)[0, 1]``, its floats exactly, without its generality: the rows
     less their means, their product by BLAS (the same call), times 1 / (n - 1)."""
-    rows = np.stack((x, y))
-    rows -= rows.mean(axis=1)[:, None]
+    rows = np.array((x, y), dtype=float)
+    rows -= (np.add.reduce(rows, axis=1) / x.size)[:, None]  # each row's mean, as np.mean
     return float(np.dot(rows, rows.T)[0, 1] * (1.0 / (x.size - 1)))
 
 
@@ -142,7 +151,7 @@ def portfolio_statistics(
     var(r), the standardised returns, annual_perf(r), beta, the benchmark's moments.
     ``returns``: two or more."""
     n = returns.size
-    mean = float(np.mean(returns))
+    mean = float(loops.mean(returns))
     variance = st.sample_variance(returns)
     std = math.sqrt(variance)
     annual_var = variance * N
@@ -243,13 +252,11 @@ def build_statistics(
     else:
         rf = ls.mean_risk_free_rate(chart_times, interest_rates)
     end_equity = float(equity[-1])
-    cagr = st.compounding_annual_return(
-        start_equity, end_equity, st.years_between(chart_times[0], chart_times[-1])
-    )
+    cagr = st.compounding_annual_return(start_equity, end_equity, window.years)
     max_dd = st.max_drawdown(chart_values)
     recovery = ls.drawdown_recovery_days(chart_values, chart_times)
     turnover_points = ls.turnover_per_sample(samples, traded_value)
-    turnover = float(turnover_points.mean()) if turnover_points.size else 0.0
+    turnover = float(loops.mean(turnover_points)) if turnover_points.size else 0.0
     trades = st.trade_statistics(closing_pnl, start_equity)
     # With fewer than two performance values LEAN sets only the equity figures and turnover.
     ratios = dict.fromkeys(PORTFOLIO_STATISTICS, 0.0)

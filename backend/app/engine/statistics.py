@@ -74,17 +74,17 @@ def max_drawdown(equity: np.ndarray) -> float:
 
 def sample_variance(values: np.ndarray) -> float:
     """Sample variance sum((x - mean)^2) / (n - 1); 0 for fewer than two values."""
-    values = np.asarray(values, dtype=float)
-    return float(np.var(values, ddof=1)) if values.size >= 2 else 0.0
+    values = np.ascontiguousarray(values, dtype=float)
+    return float(loops.sample_variance(values)) if values.size >= 2 else 0.0
 
 
 def annual_performance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised return from daily returns, LEAN's ``AnnualPerformance``:
     (1 + mean(r)) ** 252 - 1."""
-    returns = np.asarray(returns, dtype=float)
+    returns = np.ascontiguousarray(returns, dtype=float)
     if returns.size == 0:
         return 0.0
-    return (1.0 + float(np.mean(returns))) ** periods - 1.0
+    return (1.0 + float(loops.mean(returns))) ** periods - 1.0
 
 
 def annual_variance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:

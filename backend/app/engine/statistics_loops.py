@@ -135,3 +135,22 @@ def max_drawdown(equity: np.ndarray) -> float:
             return np.nan
         largest = max(largest, drawdown)
     return largest
+
+
+@njit(cache=True)
+def sample_variance(values: np.ndarray) -> float:
+    """``np.var(values, ddof=1)`` as numpy computes it: mean = sum(x) / n, then
+    sum((x - mean)^2) / (n - 1), both sums in numpy's pairwise order; n >= 2."""
+    n = values.size
+    mean = pairwise_sum(values, 0, n) / n
+    squares = np.empty(n)
+    for i in range(n):
+        deviation = values[i] - mean
+        squares[i] = deviation * deviation
+    return pairwise_sum(squares, 0, n) / (n - 1)
+
+
+@njit(cache=True)
+def mean(values: np.ndarray) -> float:
+    """``np.mean(values)`` as numpy computes it: the pairwise sum over n; n >= 1."""
+    return pairwise_sum(values, 0, values.size) / values.size

@@ -11,6 +11,7 @@ import pytest
 
 from app.engine import lean_series as ls
 from app.engine import statistics as st
+from app.engine import statistics_loops as loops
 from app.engine.performance import BenchmarkReturns, portfolio_statistics, sample_covariance
 
 
@@ -108,3 +109,27 @@ def test_portfolio_statistics_equal_each_statistics_function(with_benchmark):
         assert list(got) == list(expected)
         for key, value in expected.items():
             assert same(got[key], value), (key, trial)
+
+
+def test_sample_variance_is_numpys():
+    """numpy's two pairwise sums (the mean, the squared deviations): sizes past its blocks
+    and buffer, magnitudes over 12 decades, NaN and infinities."""
+    rng = np.random.default_rng(15)
+    for n in [2, 3, 7, 8, 9, 16, 127, 128, 129, 1000, 2204, 8193, 20000]:
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n) + rng.normal(0, 100)
+        assert st.sample_variance(values) == float(np.var(values, ddof=1)), n
+        every_other = values[::2]  # a strided view, as a mask or a slice may give
+        if every_other.size >= 2:
+            assert st.sample_variance(every_other) == float(np.var(every_other, ddof=1)), n
+    for bad in (np.nan, np.inf):
+        values = np.array([1.0, bad, 2.0])
+        with np.errstate(invalid="ignore"):
+            assert same(st.sample_variance(values), float(np.var(values, ddof=1)))
+    assert st.sample_variance(np.array([1.0])) == 0.0
+
+
+def test_mean_is_numpys():
+    rng = np.random.default_rng(16)
+    for n in [1, 2, 7, 9, 128, 129, 2204, 8193, 78757]:
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)
+        assert loops.mean(values) == float(np.mean(values)), n
