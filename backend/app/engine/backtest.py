@@ -264,7 +264,7 @@ def run_backtest(
     window = panel_memo(
         data,
         "statistics_window",
-        (pd.Timestamp(start_date), first, last, params["benchmark"]),
+        (start_date, first, last, params["benchmark"]),
         lambda: statistics_window(
             pd.Timestamp(start_date), sessions, benchmark, interest_rates, not data.synthetic
         ),

@@ -173,7 +173,7 @@ def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     A sample is at a peak when it is >= every earlier one (NaN never is, nor moves the peak);
     a drawdown is a run of samples below the peak, recovered by the next sample at one:
     days = ceil((t[recovery] - t[first below]) / 86400 s), the longest such."""
-    seconds = np.asarray(times).astype("datetime64[s]").astype(np.int64)
+    seconds = np.asarray(times, dtype="datetime64[s]").view(np.int64)
     return int(loops.longest_recovery_days(np.ascontiguousarray(values, dtype=float), seconds))
 
 
