@@ -4,6 +4,7 @@ file paths confined to allowed roots, and the backtest window's session rows."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,18 @@ def resolve_file(value: Any, name: str, file_roots: list[Path] | None) -> Path:
     raise BacktestInputError(f"{name} {value!r} is outside the allowed file roots")
 
 
+def calendar_day(text: str) -> pd.Timestamp:
+    """``pd.Timestamp(text).normalize()``; a date that starts with a digit is absolute, so it
+    is parsed once per process (every trial of a sweep gives the same two), a relative one
+    ("today") each time."""
+    return _absolute_day(text) if text[:1].isdigit() else pd.Timestamp(text).normalize()
+
+
+@lru_cache(maxsize=256)
+def _absolute_day(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).normalize()
+
+
 def normalize_params(params: dict, file_roots: list[Path] | None = None) -> dict[str, Any]:
     """Validated parameters with defaults filled in; BacktestInputError names what is wrong."""
     if not isinstance(params, dict):
@@ -175,7 +188,7 @@ def normalize_params(params: dict, file_roots: list[Path] | None = None) -> dict
     for name in ("backtest_start", "backtest_end"):
         if merged[name] is not None:
             try:
-                merged[name] = pd.Timestamp(str(merged[name])).normalize()
+                merged[name] = calendar_day(str(merged[name]))
             except ValueError:
                 raise BacktestInputError(f"{name} is not a date: {merged[name]!r}") from None
     return merged
