@@ -66,8 +66,8 @@ class BenchmarkReturns:
 class StatisticsWindow:
     """What a run's statistics take from its window and not from its equity, the same for
     every trial of a sweep over it (memoised per market panel by ``run_backtest``): LEAN's
-    daily sample times and the session each reflects (:func:`~app.engine.lean_series.
-    sample_times`), the session closes (with LEAN's early closes; None for the daily chart),
+    daily sample times and the session each reflects (``lean_series.sample_times``), the
+    session closes (with LEAN's early closes; None for the daily chart),
     the benchmark's returns (None without a benchmark), the years from the first sample to
     the last (the CAGR's span; the chart's extra points lie between them) and the mean
     interest rate over the daily samples' dates (LEAN's risk-free rate when the chart is the
