@@ -3,10 +3,13 @@ and compute LEAN-format statistics."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -16,7 +19,7 @@ from app.engine.errors import BacktestInputError
 from app.engine.lean_series import read_interest_rates
 from app.engine.market import MarketData
 from app.engine.parameters import COMMON_DEFAULTS, normalize_params, window_rows
-from app.engine.performance import LeanFeed, benchmark_bars, build_statistics
+from app.engine.performance import LeanFeed, benchmark_bars, build_statistics, statistics_window
 from app.engine.set_holdings import parse_leverage
 from app.engine.simulator import ExecutionSettings, SimulationOutput, simulate
 from app.engine.strategies import STRATEGIES
@@ -113,6 +116,28 @@ def project_interest_rates() -> tuple[np.ndarray, np.ndarray]:
     return _project_rates
 
 
+# Per market panel (weakly, so a dropped panel frees its entries), per kind: values derived
+# from the panel that every trial of a sweep shares (the same window, the same benchmark).
+_panel_memos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_panel_memo_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def panel_memo(data: MarketData, kind: str, key: tuple, compute: Callable[[], T], size: int) -> T:
+    """``compute()`` memoised per panel under (kind, key), at most ``size`` keys per kind
+    (the oldest goes first). Only for pure functions of the panel, which is never mutated."""
+    with _panel_memo_lock:
+        entries = _panel_memos.setdefault(data, {}).setdefault(kind, {})
+        if key in entries:
+            return entries[key]
+    value = compute()
+    with _panel_memo_lock:
+        if len(entries) >= size:
+            entries.pop(next(iter(entries)))
+        entries[key] = value
+    return value
+
+
 def delisting_rows(data: MarketData, columns: np.ndarray, first: int, last: int) -> np.ndarray:
     """Per traded column, the window row of its last bar when its data ends inside the window
     (LEAN delists it there), else the window length."""
@@ -184,13 +209,16 @@ def run_backtest(
     (the HTTP API) file parameters must lie inside those directories; with None (Python API,
     CLI) local paths are trusted. Bad input raises :class:`BacktestInputError`."""
     params = normalize_params(params, file_roots)
-    first, last = window_rows(data, params["backtest_start"], params["backtest_end"])
+    window_dates = (params["backtest_start"], params["backtest_end"])
+    first, last = panel_memo(
+        data, "rows", window_dates, lambda: window_rows(data, *window_dates), 8
+    )
     start_date = (
         params["backtest_start"] if params["backtest_start"] is not None else data.sessions[first]
     )
     schedule = STRATEGIES[params["strategy"]](data, first, last, params)
     columns = schedule.columns
-    symbols = [data.symbols[c] for c in columns]
+    symbols = [data.symbols[c] for c in columns.tolist()]
     leverage = parse_leverage(params.get("leverage"), symbols)
     rows = slice(first, last + 1)
     settings = ExecutionSettings(
@@ -205,7 +233,8 @@ def run_backtest(
     raw = settings.data_normalization == "raw"
     if raw and (data.raw_open is None or data.raw_close is None):
         raise BacktestInputError("data_normalization raw needs raw prices, which this data lacks")
-    sessions = data.sessions[rows]
+    # A sweep's trials share the window's index (read-only, as every pandas Index).
+    sessions = panel_memo(data, "sessions", (first, last), lambda: data.sessions[rows], 8)
     output = simulate(
         sessions=sessions,
         symbols=symbols,
@@ -224,8 +253,23 @@ def run_backtest(
         dividends=data.dividends if raw else None,
         split_ratio=data.split_factor if raw else None,
     )
-    benchmark = benchmark_bars(data, params["benchmark"])
+    benchmark = panel_memo(
+        data,
+        "benchmark",
+        (params["benchmark"],),
+        lambda: benchmark_bars(data, params["benchmark"]),
+        4,
+    )
     interest_rates = data.interest_rates or project_interest_rates()
+    window = panel_memo(
+        data,
+        "statistics_window",
+        (start_date, first, last, params["benchmark"]),
+        lambda: statistics_window(
+            pd.Timestamp(start_date), sessions, benchmark, interest_rates, not data.synthetic
+        ),
+        8,
+    )
     statistics, metrics = build_statistics(
         start_date=pd.Timestamp(start_date),
         sessions=sessions,
@@ -242,6 +286,7 @@ def run_backtest(
         lean_feed=None
         if data.synthetic
         else lean_feed(data, rows, columns, params["backtest_end"], output.holdings, raw),
+        window=window,
     )
     return BacktestResult(
         equity=pd.Series(output.equity, index=sessions, name="equity"),

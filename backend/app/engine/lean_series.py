@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from app.engine import statistics_loops as loops
 from app.engine.statistics import SESSION_CLOSE
 
 DAY = np.timedelta64(1, "D")
@@ -49,6 +50,14 @@ def equity_samples(
     """LEAN's daily equity samples (module docstring) from the equity at each session close.
     ``sessions`` are the window's session dates (datetime64), ``start_date`` <= the first;
     ``last_close`` the time of the last session's close (default 16:00 that day)."""
+    times, bars = sample_times(start_date, sessions, last_close)
+    return sampled_equity(times, bars, close_equity, start_equity)
+
+
+def sample_times(
+    start_date: np.datetime64, sessions: np.ndarray, last_close: np.datetime64 | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(times, bar_of_sample) of :func:`equity_samples`: they depend on the window only."""
     session_days = np.asarray(sessions).astype("datetime64[D]")
     start = np.datetime64(start_date, "D")
     midnights = np.arange(start + DAY, session_days[-1] + DAY, DAY)
@@ -63,8 +72,20 @@ def equity_samples(
         )
     )
     bars = np.concatenate(([-1], bar, [len(session_days) - 1]))
-    values = np.where(bars >= 0, np.asarray(close_equity)[np.maximum(bars, 0)], start_equity)
-    return EquitySamples(times, np.round(values.astype(float), 4), bars)
+    return times, bars
+
+
+def sampled_equity(
+    times: np.ndarray, bar_of_sample: np.ndarray, close_equity: np.ndarray, start_equity: float
+) -> EquitySamples:
+    """The :class:`EquitySamples` at ``times`` (:func:`sample_times`): the close equity of
+    each sample's bar, the start equity before the first, rounded to 4 decimals."""
+    values = loops.sample_values(
+        np.asarray(bar_of_sample, dtype=np.int64),
+        np.ascontiguousarray(close_equity, dtype=float),
+        float(start_equity),
+    )
+    return EquitySamples(times, values, bar_of_sample)
 
 
 def round_significant(values: np.ndarray, digits: int = 7) -> np.ndarray:
@@ -91,11 +112,7 @@ def benchmark_samples(
 def performance_returns(values: np.ndarray) -> np.ndarray:
     """LEAN's daily performance as fractions: round((E[k] - E[k-1]) * 100 / E[k-1], 10) / 100
     for k >= 1 (0 when E[k-1] is 0)."""
-    values = np.asarray(values, dtype=float)
-    previous = values[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        percent = np.where(previous != 0, (values[1:] - previous) * 100.0 / previous, 0.0)
-    return np.round(percent, 10) / 100.0
+    return loops.performance_fractions(np.ascontiguousarray(values, dtype=float))
 
 
 def benchmark_returns(benchmark: np.ndarray) -> np.ndarray:
@@ -139,15 +156,13 @@ def turnover_per_sample(samples: EquitySamples, traded_value: np.ndarray) -> np.
     """For each sample after the first: value traded since the previous sample / equity at
     the sample. A session's fills (at its open or close) land in the first sample after them:
     the next midnight, or the final close sample for the last session."""
-    traded_at_sample = np.zeros(len(samples.times))
-    rows = np.nonzero(traded_value)[0]
     # The bars of the samples never decrease: the first sample reflecting session r's close is
     # the midnight after r (or the final sample for the last session).
-    index = np.searchsorted(samples.bar_of_sample, rows, side="left")
-    np.add.at(traded_at_sample, np.minimum(index, len(samples.times) - 1), traded_value[rows])
-    values = samples.values[1:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(values != 0, traded_at_sample[1:] / values, 0.0)
+    return loops.turnover_fractions(
+        np.asarray(samples.bar_of_sample, dtype=np.int64),
+        np.ascontiguousarray(samples.values, dtype=float),
+        np.ascontiguousarray(traded_value, dtype=float),
+    )
 
 
 def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
@@ -158,20 +173,8 @@ def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     A sample is at a peak when it is >= every earlier one (NaN never is, nor moves the peak);
     a drawdown is a run of samples below the peak, recovered by the next sample at one:
     days = ceil((t[recovery] - t[first below]) / 86400 s), the longest such."""
-    values = np.asarray(values, dtype=float)
-    times = np.asarray(times).astype("datetime64[s]")
-    if values.size == 0:
-        return 0
-    peak_before = np.fmax.accumulate(np.concatenate(([-np.inf], values[:-1])))
-    below = ~(values >= peak_before)
-    recovered = np.flatnonzero(~below[1:] & below[:-1]) + 1
-    if recovered.size == 0:
-        return 0
-    run_start = np.flatnonzero(below & np.concatenate(([True], ~below[:-1])))
-    # The drawdown a recovery ends began at the last run start before it.
-    began = run_start[np.searchsorted(run_start, recovered) - 1]
-    seconds = (times[recovered] - times[began]) / np.timedelta64(1, "s")
-    return int(np.max(np.ceil(seconds / 86400.0)))
+    seconds = np.asarray(times, dtype="datetime64[s]").view(np.int64)
+    return int(loops.longest_recovery_days(np.ascontiguousarray(values, dtype=float), seconds))
 
 
 # LEAN's BacktestingResultHandler also samples the "Strategy Equity" chart between the daily

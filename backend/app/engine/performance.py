@@ -11,6 +11,7 @@ import pandas as pd
 
 from app.engine import lean_series as ls
 from app.engine import statistics as st
+from app.engine import statistics_loops as loops
 from app.engine.lean_result import metrics_from_lean_statistics
 from app.engine.market import MarketData
 from app.engine.market_hours import session_close_times
@@ -46,6 +47,156 @@ def benchmark_bars(data: MarketData, symbol: str) -> tuple[np.ndarray, np.ndarra
     return session_close_times(data.sessions.values[present]), close[present]
 
 
+@dataclass(frozen=True)
+class BenchmarkReturns:
+    """LEAN's benchmark list (:func:`~app.engine.lean_series.benchmark_returns` of its samples,
+    the first dropped) and what the statistics take from it alone: its sample variance and
+    annual performance."""
+
+    returns: np.ndarray
+    variance: float
+    annual_performance: float
+
+    @classmethod
+    def of(cls, returns: np.ndarray) -> BenchmarkReturns:
+        return cls(returns, st.sample_variance(returns), st.annual_performance(returns))
+
+
+@dataclass(frozen=True)
+class StatisticsWindow:
+    """What a run's statistics take from its window and not from its equity, the same for
+    every trial of a sweep over it (memoised per market panel by ``run_backtest``): LEAN's
+    daily sample times and the session each reflects (``lean_series.sample_times``), the
+    session closes (with LEAN's early closes; None for the daily chart),
+    the benchmark's returns (None without a benchmark), the years from the first sample to
+    the last (the CAGR's span; the chart's extra points lie between them) and the mean
+    interest rate over the daily samples' dates (LEAN's risk-free rate when the chart is the
+    daily samples)."""
+
+    times: np.ndarray
+    bar_of_sample: np.ndarray
+    session_closes: np.ndarray | None
+    benchmark: BenchmarkReturns | None
+    years: float
+    daily_risk_free_rate: float
+
+    def __post_init__(self) -> None:
+        # Shared by the runs over the window: read-only.
+        benchmark = None if self.benchmark is None else self.benchmark.returns
+        for array in (self.times, self.bar_of_sample, self.session_closes, benchmark):
+            if array is not None:
+                array.flags.writeable = False
+
+
+def statistics_window(
+    start_date: pd.Timestamp,
+    sessions: pd.DatetimeIndex,
+    benchmark: tuple[np.ndarray, np.ndarray] | None,
+    interest_rates: tuple[np.ndarray, np.ndarray],
+    early_closes: bool,
+) -> StatisticsWindow:
+    """:class:`StatisticsWindow` of a run from ``start_date`` over ``sessions``; ``benchmark``
+    as :func:`benchmark_bars` gives it; ``early_closes``: the last sample at the last
+    session's actual close (the LEAN chart of a :class:`LeanFeed` run), else at 16:00."""
+    closes = session_close_times(sessions.values) if early_closes else None
+    times, bars = ls.sample_times(
+        np.datetime64(start_date, "D"), sessions.values, None if closes is None else closes[-1]
+    )
+    benchmark_returns = (
+        None
+        if benchmark is None
+        else BenchmarkReturns.of(
+            ls.benchmark_returns(ls.benchmark_samples(times, benchmark[0], benchmark[1]))[1:]
+        )
+    )
+    return StatisticsWindow(
+        times,
+        bars,
+        closes,
+        benchmark_returns,
+        st.years_between(times[0], times[-1]),
+        ls.mean_risk_free_rate(times, interest_rates),
+    )
+
+
+PORTFOLIO_STATISTICS = (
+    "annual_variance",
+    "annual_standard_deviation",
+    "sharpe",
+    "sortino",
+    "probabilistic_sharpe",
+    "beta",
+    "alpha",
+    "treynor",
+    "tracking_error",
+    "information_ratio",
+)
+
+
+def sample_covariance(x: np.ndarray, y: np.ndarray) -> float:
+    """``np.cov(x, y, ddof=1)[0, 1]``, its floats exactly, without its generality: the rows
+    less their means, their product by BLAS (the same call), times 1 / (n - 1)."""
+    rows = np.array((x, y), dtype=float)
+    rows -= (np.add.reduce(rows, axis=1) / x.size)[:, None]  # each row's mean, as np.mean
+    return float(np.dot(rows, rows.T)[0, 1] * (1.0 / (x.size - 1)))
+
+
+def portfolio_statistics(
+    returns: np.ndarray, benchmark: BenchmarkReturns | None, risk_free_rate: float
+) -> dict[str, float]:
+    """The return-based statistics of LEAN's ``PortfolioStatistics``, each as its function in
+    :mod:`app.engine.statistics` defines it (annual_variance, annual_standard_deviation,
+    sharpe, sortino, probabilistic_sharpe; with a benchmark also beta, alpha, treynor,
+    tracking_error, information_ratio, else 0), what they share computed once: mean(r),
+    var(r), the standardised returns, annual_perf(r), beta, the benchmark's moments.
+    ``returns``: two or more."""
+    n = returns.size
+    mean = float(loops.mean(returns))
+    variance = st.sample_variance(returns)
+    std = math.sqrt(variance)
+    annual_var = variance * N
+    volatility = math.sqrt(annual_var)
+    performance = st.annual_performance(returns)
+    downside = st.annual_downside_deviation(returns)
+    psr = 0.0
+    if std != 0:
+        z = (returns - mean) / std
+        psr = st.psr_of_moments(
+            (mean - risk_free_rate / N) / std,
+            st.skewness_of_standardized(z) if n >= 3 else float("nan"),
+            st.excess_kurtosis_of_standardized(z) if n >= 4 else float("nan"),
+            n,
+        )
+    statistics = {
+        "annual_variance": annual_var,
+        "annual_standard_deviation": volatility,
+        "sharpe": (performance - risk_free_rate) / volatility if volatility != 0 else 0.0,
+        "sortino": (performance - risk_free_rate) / downside if downside != 0 else 0.0,
+        "probabilistic_sharpe": psr,
+    }
+    b = 0.0
+    alpha_ = treynor = tracking = information = 0.0
+    if benchmark is not None:
+        if benchmark.variance != 0 and math.isfinite(benchmark.variance):
+            b = sample_covariance(returns, benchmark.returns) / benchmark.variance
+        if b != 0:
+            alpha_ = performance - (
+                risk_free_rate + b * (benchmark.annual_performance - risk_free_rate)
+            )
+            treynor = (performance - risk_free_rate) / b
+        tracking = st.tracking_error(returns, benchmark.returns)
+        if tracking != 0:
+            information = (performance - benchmark.annual_performance) / tracking
+    statistics.update(
+        beta=b,
+        alpha=alpha_,
+        treynor=treynor,
+        tracking_error=tracking,
+        information_ratio=information,
+    )
+    return statistics
+
+
 def build_statistics(
     *,
     start_date: pd.Timestamp,
@@ -61,20 +212,23 @@ def build_statistics(
     total_fees: float,
     synthetic: bool,
     lean_feed: LeanFeed | None = None,
+    window: StatisticsWindow | None = None,
 ) -> tuple[dict[str, str], dict[str, float | bool]]:
     """LEAN statistics strings and float metrics. ``risk_free_rate`` None: LEAN's rate, the
     mean of ``interest_rates`` over the equity chart's dates; a number overrides it. With
     ``lean_feed`` the equity chart also holds LEAN's resampled points and sessions end at
-    their early closes; without it (the synthetic demo markets) it is the daily samples."""
-    start_day = np.datetime64(start_date, "D")
-    if lean_feed is None:
-        samples = ls.equity_samples(start_day, sessions.values, equity, start_equity)
-        chart_times, chart_values = samples.times, samples.values
-    else:
-        closes = session_close_times(sessions.values)
-        samples = ls.equity_samples(
-            start_day, sessions.values, equity, start_equity, last_close=closes[-1]
+    their early closes; without it (the synthetic demo markets) it is the daily samples.
+    ``window``: the :func:`statistics_window` of these start date, sessions, benchmark,
+    interest rates and ``lean_feed is not None``, when the caller has it (made here if None)."""
+    if window is None:
+        window = statistics_window(
+            start_date, sessions, benchmark, interest_rates, lean_feed is not None
         )
+    samples = ls.sampled_equity(window.times, window.bar_of_sample, equity, start_equity)
+    chart_times, chart_values = samples.times, samples.values
+    if lean_feed is not None:
+        start_day = np.datetime64(start_date, "D")
+        closes = window.session_closes
         slices = ls.lean_slice_times(
             start_day,
             lean_feed.end_date,
@@ -90,40 +244,28 @@ def build_statistics(
             extra, sessions.values, closes, equity, start_equity, lean_feed.dividend_cash
         )
         chart_times, chart_values = ls.merge_chart_points(samples, extra, extra_values)
-    values, times = samples.values, samples.times
-    benchmark_values = (
-        None if benchmark is None else ls.benchmark_samples(times, benchmark[0], benchmark[1])
-    )
-    performance, benchmark_list = ls.statistics_lists(values, benchmark_values)
-    rf = (
-        ls.mean_risk_free_rate(chart_times, interest_rates)
-        if risk_free_rate is None
-        else float(risk_free_rate)
-    )
+    performance = ls.performance_returns(samples.values)[1:]
+    if risk_free_rate is not None:
+        rf = float(risk_free_rate)
+    elif lean_feed is None:
+        rf = window.daily_risk_free_rate
+    else:
+        rf = ls.mean_risk_free_rate(chart_times, interest_rates)
     end_equity = float(equity[-1])
-    cagr = st.compounding_annual_return(
-        start_equity, end_equity, st.years_between(chart_times[0], chart_times[-1])
-    )
+    cagr = st.compounding_annual_return(start_equity, end_equity, window.years)
     max_dd = st.max_drawdown(chart_values)
     recovery = ls.drawdown_recovery_days(chart_values, chart_times)
     turnover_points = ls.turnover_per_sample(samples, traded_value)
-    turnover = float(turnover_points.mean()) if turnover_points.size else 0.0
+    turnover = float(loops.mean(turnover_points)) if turnover_points.size else 0.0
     trades = st.trade_statistics(closing_pnl, start_equity)
     # With fewer than two performance values LEAN sets only the equity figures and turnover.
-    variance = volatility = sharpe = sortino = psr = 0.0
-    beta = alpha = tracking = information = treynor = 0.0
+    ratios = dict.fromkeys(PORTFOLIO_STATISTICS, 0.0)
     if performance.size >= 2:
-        variance = st.annual_variance(performance)
-        volatility = math.sqrt(variance)
-        sharpe = st.sharpe_ratio(performance, rf)
-        sortino = st.sortino_ratio(performance, rf)
-        psr = st.probabilistic_sharpe_ratio(performance, rf)
-        if benchmark_list is not None:
-            beta = st.beta(performance, benchmark_list)
-            alpha = st.alpha(performance, benchmark_list, rf)
-            treynor = st.treynor_ratio(performance, benchmark_list, rf)
-            tracking = st.tracking_error(performance, benchmark_list)
-            information = st.information_ratio(performance, benchmark_list)
+        ratios = portfolio_statistics(performance, window.benchmark, rf)
+    variance, volatility = ratios["annual_variance"], ratios["annual_standard_deviation"]
+    sharpe, sortino, psr = ratios["sharpe"], ratios["sortino"], ratios["probabilistic_sharpe"]
+    beta, alpha, treynor = ratios["beta"], ratios["alpha"], ratios["treynor"]
+    tracking, information = ratios["tracking_error"], ratios["information_ratio"]
     total_return = end_equity / start_equity - 1.0
     statistics = {
         "Total Orders": str(int(total_orders)),

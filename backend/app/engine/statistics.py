@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from functools import cache
 
 import numpy as np
+
+from app.engine import statistics_loops as loops
 
 TRADING_DAYS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.0
@@ -63,25 +66,25 @@ def drawdown_series(equity: np.ndarray) -> np.ndarray:
 def max_drawdown(equity: np.ndarray) -> float:
     """Largest peak-to-trough fall as a positive fraction: max_t (1 - equity_t / max_{s<=t}
     equity_s). LEAN's ``Drawdown`` statistic is this number rounded to 3 decimals (0.1 %)."""
-    equity = np.asarray(equity, dtype=float)
+    equity = np.ascontiguousarray(equity, dtype=float)
     if equity.size == 0:
         return 0.0
-    return float(np.max(drawdown_series(equity)))
+    return float(loops.max_drawdown(equity))
 
 
 def sample_variance(values: np.ndarray) -> float:
     """Sample variance sum((x - mean)^2) / (n - 1); 0 for fewer than two values."""
-    values = np.asarray(values, dtype=float)
-    return float(np.var(values, ddof=1)) if values.size >= 2 else 0.0
+    values = np.ascontiguousarray(values, dtype=float)
+    return float(loops.sample_variance(values)) if values.size >= 2 else 0.0
 
 
 def annual_performance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised return from daily returns, LEAN's ``AnnualPerformance``:
     (1 + mean(r)) ** 252 - 1."""
-    returns = np.asarray(returns, dtype=float)
+    returns = np.ascontiguousarray(returns, dtype=float)
     if returns.size == 0:
         return 0.0
-    return (1.0 + float(np.mean(returns))) ** periods - 1.0
+    return (1.0 + float(loops.mean(returns))) ** periods - 1.0
 
 
 def annual_variance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
@@ -167,7 +170,12 @@ def sample_skewness(values: np.ndarray) -> float:
     s = math.sqrt(sample_variance(values)) if n >= 2 else 0.0
     if n < 3 or s == 0:
         return float("nan")
-    z = (values - values.mean()) / s
+    return skewness_of_standardized((values - values.mean()) / s)
+
+
+def skewness_of_standardized(z: np.ndarray) -> float:
+    """:func:`sample_skewness` from z = (x - mean) / s (n >= 3, s > 0)."""
+    n = z.size
     return n / ((n - 1) * (n - 2)) * float(np.sum(z**3))
 
 
@@ -179,16 +187,24 @@ def sample_excess_kurtosis(values: np.ndarray) -> float:
     s = math.sqrt(sample_variance(values)) if n >= 2 else 0.0
     if n < 4 or s == 0:
         return float("nan")
-    z = (values - values.mean()) / s
+    return excess_kurtosis_of_standardized((values - values.mean()) / s)
+
+
+def excess_kurtosis_of_standardized(z: np.ndarray) -> float:
+    """:func:`sample_excess_kurtosis` from z = (x - mean) / s (n >= 4, s > 0)."""
+    n = z.size
     return n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * float(np.sum(z**4)) - 3 * (n - 1) ** 2 / (
         (n - 2) * (n - 3)
     )
 
 
+DAILY_BENCHMARK_SHARPE = 1.0 / math.sqrt(TRADING_DAYS_PER_YEAR)
+
+
 def probabilistic_sharpe_ratio(
     returns: np.ndarray,
     risk_free_rate: float = 0.0,
-    benchmark_sharpe: float = 1.0 / math.sqrt(TRADING_DAYS_PER_YEAR),
+    benchmark_sharpe: float = DAILY_BENCHMARK_SHARPE,
 ) -> float:
     """PSR = Phi((SR - SR*) / sqrt((1 - skew * SR + (kurt - 1) / 4 * SR^2) / (n - 1))) with SR
     the daily excess-return Sharpe (mean(r) - rf / 252) / std(r) (LEAN #9583), SR* a
@@ -200,13 +216,37 @@ def probabilistic_sharpe_ratio(
     if std == 0:
         return 0.0
     observed = (float(returns.mean()) - risk_free_rate / TRADING_DAYS_PER_YEAR) / std
-    skewness = sample_skewness(returns)
-    kurtosis = sample_excess_kurtosis(returns)
-    variance_of_estimate = (1 - skewness * observed + (kurtosis - 1) / 4 * observed**2) / (n - 1)
+    return psr_of_moments(
+        observed, sample_skewness(returns), sample_excess_kurtosis(returns), n, benchmark_sharpe
+    )
+
+
+def psr_of_moments(
+    observed_sharpe: float,
+    skewness: float,
+    excess_kurtosis: float,
+    n: int,
+    benchmark_sharpe: float = DAILY_BENCHMARK_SHARPE,
+) -> float:
+    """:func:`probabilistic_sharpe_ratio` from SR, skew, kurt and n (0 when the estimate's
+    variance is not a positive number)."""
+    variance_of_estimate = (
+        1 - skewness * observed_sharpe + (excess_kurtosis - 1) / 4 * observed_sharpe**2
+    ) / (n - 1)
     if not np.isfinite(variance_of_estimate) or variance_of_estimate <= 0:
         return 0.0
-    z = (observed - benchmark_sharpe) / math.sqrt(variance_of_estimate)
+    z = (observed_sharpe - benchmark_sharpe) / math.sqrt(variance_of_estimate)
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+TRADE_STATISTICS = (
+    "average_win",
+    "average_loss",
+    "profit_loss_ratio",
+    "win_rate",
+    "loss_rate",
+    "expectancy",
+)
 
 
 def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str, float]:
@@ -215,26 +255,14 @@ def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str,
     average_win = mean of positive pnl/capital, average_loss = mean of the others,
     profit_loss_ratio = average_win / |average_loss|, win_rate = wins / trades,
     expectancy = win_rate * profit_loss_ratio - loss_rate."""
-    pnl = np.asarray(realized_pnl, dtype=float)
+    pnl = np.ascontiguousarray(realized_pnl, dtype=float)
     if pnl.size == 0 or start_equity == 0:
-        return dict.fromkeys(
-            (
-                "average_win",
-                "average_loss",
-                "profit_loss_ratio",
-                "win_rate",
-                "loss_rate",
-                "expectancy",
-            ),
-            0.0,
-        )
-    capital_before = start_equity + np.concatenate(([0.0], np.cumsum(pnl)[:-1]))
-    relative = pnl / capital_before
-    wins = pnl > 0
-    average_win = float(relative[wins].mean()) if wins.any() else 0.0
-    average_loss = float(relative[~wins].mean()) if (~wins).any() else 0.0
+        return dict.fromkeys(TRADE_STATISTICS, 0.0)
+    win_sum, n_wins, other_sum, n_others = loops.relative_pnl_sums(pnl, float(start_equity))
+    average_win = win_sum / n_wins if n_wins else 0.0
+    average_loss = other_sum / n_others if n_others else 0.0
     profit_loss_ratio = average_win / abs(average_loss) if average_loss != 0 else 0.0
-    win_rate = float(wins.mean())
+    win_rate = n_wins / pnl.size
     loss_rate = 1.0 - win_rate
     return {
         "average_win": average_win,
@@ -246,15 +274,25 @@ def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str,
     }
 
 
+TWELVE_PLACES = Decimal("1e-12")
+CENTS = Decimal("0.01")
+
+
+@cache
+def _places(decimals: int) -> Decimal:
+    """1, 0.1, 0.01, ... (Decimal(1) scaled by 10^-decimals)."""
+    return Decimal(1).scaleb(-decimals)
+
+
 def _decimal(value: float) -> Decimal:
     # Through repr: the decimal digits Python shows, not the binary expansion; then to 12
     # places, so a float sum like 3.4849999999999994 is LEAN's decimal 3.485.
-    return Decimal(repr(float(value))).quantize(Decimal("1e-12"), ROUND_HALF_EVEN)
+    return Decimal(repr(float(value))).quantize(TWELVE_PLACES, ROUND_HALF_EVEN)
 
 
 def _round_half_even(value: float, decimals: int) -> Decimal:
     """.NET's Math.Round: half to even."""
-    return _decimal(value).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN)
+    return _decimal(value).quantize(_places(decimals), ROUND_HALF_EVEN)
 
 
 def _plain(number: Decimal) -> str:
@@ -265,7 +303,7 @@ def _plain(number: Decimal) -> str:
 def format_percent(fraction: float, decimals: int = 3) -> str:
     """LEAN percent string: fraction * 100 rounded half to even to ``decimals`` places, the
     decimal scale kept ("96.710%", "20.10%"); exactly 0 is "0%"."""
-    if not np.isfinite(fraction) or fraction == 0:
+    if not math.isfinite(fraction) or fraction == 0:
         return "0%"
     return f"{_round_half_even(fraction * 100.0, decimals):.{decimals}f}%"
 
@@ -281,7 +319,7 @@ def format_drawdown(fraction: float) -> str:
 
 def format_ratio(value: float, decimals: int = 3) -> str:
     """Ratio rounded half to even to 3 decimals, trailing zeros dropped ("19.094", "0")."""
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         return "0"
     return _plain(_round_half_even(value, decimals))
 
@@ -289,11 +327,11 @@ def format_ratio(value: float, decimals: int = 3) -> str:
 def format_money(value: float) -> str:
     """Dollar amount, "0.00" formatting: half away from zero ($3.485 -> "$3.49"; a negative
     amount is "-$2.56")."""
-    cents = _decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    cents = _decimal(value).quantize(CENTS, ROUND_HALF_UP)
     return f"-${-cents:.2f}" if cents < 0 else f"${cents:.2f}"
 
 
 def format_equity(value: float) -> str:
     """Equity rounded to cents (half away from zero), trailing zeros dropped as LEAN prints
     End Equity ("104486.22", "93054.5", "100000")."""
-    return _plain(_decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    return _plain(_decimal(value).quantize(CENTS, ROUND_HALF_UP))

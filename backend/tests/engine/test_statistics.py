@@ -128,3 +128,50 @@ def test_drawdown_recovery_equals_the_sample_by_sample_walk():
         days[-1] += np.timedelta64(16 * 3600, "s")
         expected = drawdown_recovery_days_loop(values, days)
         assert ls.drawdown_recovery_days(values, days) == expected, trial
+
+
+def trade_statistics_numpy(realized_pnl, start_equity) -> dict[str, float]:
+    """The numpy definition st.trade_statistics compiles (its reference)."""
+    pnl = np.asarray(realized_pnl, dtype=float)
+    if pnl.size == 0 or start_equity == 0:
+        return dict.fromkeys(st.TRADE_STATISTICS, 0.0)
+    capital_before = start_equity + np.concatenate(([0.0], np.cumsum(pnl)[:-1]))
+    relative = pnl / capital_before
+    wins = pnl > 0
+    average_win = float(relative[wins].mean()) if wins.any() else 0.0
+    average_loss = float(relative[~wins].mean()) if (~wins).any() else 0.0
+    profit_loss_ratio = average_win / abs(average_loss) if average_loss != 0 else 0.0
+    win_rate = float(wins.mean())
+    loss_rate = 1.0 - win_rate
+    return {
+        "average_win": average_win,
+        "average_loss": average_loss,
+        "profit_loss_ratio": profit_loss_ratio,
+        "win_rate": win_rate,
+        "loss_rate": loss_rate,
+        "expectancy": win_rate * profit_loss_ratio - loss_rate,
+    }
+
+
+def test_trade_statistics_equal_the_numpy_definition_bit_for_bit():
+    """Running capital summed left to right as np.cumsum, each group's mean in numpy's
+    pairwise order: sizes past numpy's blocks (8, 128) and buffer (8192), P&Ls over 12
+    decades, all wins, all losses, zeros (a zero P&L is not a win), a capital reaching 0."""
+    rng = np.random.default_rng(6)
+    cases = [
+        (np.array([]), 1e5),
+        (np.array([5.0]), 0.0),
+        (np.array([100.0, -200.0, 3.0, -1.0]), 100.0),
+    ]
+    for n in [1, 2, 7, 8, 9, 127, 129, 1000, 8193, 78757]:
+        pnl = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)
+        cases += [(pnl, 1e5), (np.abs(pnl), 1e5), (-np.abs(pnl), 1e6), (pnl, 37)]
+        cases.append((np.where(rng.random(n) < 0.3, 0.0, pnl), 1e5))
+    cases.append((np.zeros(50), 1e5))
+    for pnl, start in cases:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = trade_statistics_numpy(pnl, start)
+        got = st.trade_statistics(pnl, start)
+        assert list(got) == list(expected)
+        for key, value in expected.items():
+            assert got[key] == value or (np.isnan(value) and np.isnan(got[key])), (key, len(pnl))
