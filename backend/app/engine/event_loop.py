@@ -17,6 +17,7 @@ from app.engine.execution import BAD_FILL_PRICE
 from app.engine.loop_steps import (
     decision_orders,
     fill_orders,
+    reducing_first,
     valid_price,
 )
 from app.engine.pairwise import pairwise_sum
@@ -74,7 +75,8 @@ def run_events(
     snapshot_shares = np.empty((n_events, n_assets))
     snapshot_cash = np.empty(n_events)
     equity = np.empty(n_sessions)
-    held_assets = np.empty(n_assets, dtype=np.int64)
+    held_shares = np.empty(n_assets)
+    held_columns = np.empty(n_assets, dtype=np.uint64)
     traded_value = np.zeros(n_sessions)
     shares = np.zeros(n_assets)
     average = np.zeros(n_assets)
@@ -91,6 +93,9 @@ def run_events(
     order_assets = np.empty(n_assets, dtype=np.int64)
     order_quantity = np.empty(n_assets)
     order_price = np.empty(n_assets)
+    fill_assets = np.empty(n_assets, dtype=np.int64)
+    fill_quantity = np.empty(n_assets)
+    fill_price = np.empty(n_assets)
     placed = np.zeros(n_assets)
     held_now = np.empty(n_assets)
     next_decision = 0
@@ -189,6 +194,7 @@ def run_events(
                     held_now,
                     order_assets,
                     order_quantity,
+                    order_price,
                     weights,
                     modes,
                     close_price,
@@ -203,49 +209,45 @@ def run_events(
                     error,
                     scratch,
                 )
-                if n < 0:
+                if n < 0 or next_decision - first == 1:
+                    # An error, or a lone decision (the usual case): its orders as they are.
                     n_orders = n
                     break
                 for k in range(n):
                     placed[order_assets[k]] += order_quantity[k]
-            if n_orders == 0:
+            if next_decision - first > 1 and n_orders == 0:
                 for a in range(n_assets):
                     if placed[a] != 0:
                         order_assets[n_orders] = a
                         order_quantity[n_orders] = placed[a]
+                        order_price[n_orders] = close_price[panel_row, columns[a]]
                         n_orders += 1
         if n_orders < 0:
             return _stopped(error)
         if n_orders > 0:
-            # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact):
-            # a sell of a long or a buy of a short; each group keeps its asset order.
-            n_reducing = 0
-            for k in range(n_orders):
-                if shares[order_assets[k]] * order_quantity[k] < 0:
-                    n_reducing += 1
-            target = pending_assets if fill_next_open else order_assets
-            target_quantity = pending_quantity if fill_next_open else order_quantity
-            if fill_next_open or 0 < n_reducing < n_orders:
-                reducing_at, growing_at = 0, n_reducing
-                tmp_assets = order_assets.copy() if not fill_next_open else order_assets
-                tmp_quantity = order_quantity.copy() if not fill_next_open else order_quantity
-                for k in range(n_orders):
-                    a, quantity = tmp_assets[k], tmp_quantity[k]
-                    if shares[a] * quantity < 0:
-                        target[reducing_at] = a
-                        target_quantity[reducing_at] = quantity
-                        reducing_at += 1
-                    else:
-                        target[growing_at] = a
-                        target_quantity[growing_at] = quantity
-                        growing_at += 1
-            if not fill_next_open:
-                for k in range(n_orders):
-                    order_price[k] = close_price[panel_row, columns[order_assets[k]]]
+            # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact);
+            # for the next open they wait, to be priced there.
+            to_assets = pending_assets if fill_next_open else fill_assets
+            to_quantity = pending_quantity if fill_next_open else fill_quantity
+            to_price = pending_price if fill_next_open else fill_price
+            reducing_first(
+                order_assets,
+                order_quantity,
+                order_price,
+                n_orders,
+                shares,
+                to_assets,
+                to_quantity,
+                to_price,
+            )
+            if fill_next_open:
+                if row + 1 < n_sessions:
+                    n_pending, pending_decided = n_orders, row
+            else:
                 fill_orders(
-                    order_assets,
-                    order_quantity,
-                    order_price,
+                    fill_assets,
+                    fill_quantity,
+                    fill_price,
                     n_orders,
                     row,
                     row,
@@ -261,8 +263,6 @@ def run_events(
                     pnl,
                     fill_scratch,
                 )
-            elif row + 1 < n_sessions:
-                n_pending, pending_decided = n_orders, row
         if delisting_here:
             n_ending = 0
             for a in range(n_assets):
@@ -300,15 +300,29 @@ def run_events(
         n_held = 0
         for a in range(n_assets):
             if shares[a] != 0:
-                held_assets[n_held] = a
+                held_shares[n_held] = shares[a]
+                held_columns[n_held] = columns[a]
                 n_held += 1
         segment_end = event_rows[event_index + 1] if event_index + 1 < n_events else n_sessions
-        for session in range(row, segment_end):
-            marked = 0.0
+        # Four sessions' sums run side by side (each still over the held assets in column
+        # order), so that their additions overlap instead of waiting on one another.
+        session = row
+        while session < segment_end:
+            m0 = mark[first_row + session]
+            m1 = mark[first_row + min(session + 1, segment_end - 1)]
+            m2 = mark[first_row + min(session + 2, segment_end - 1)]
+            m3 = mark[first_row + min(session + 3, segment_end - 1)]
+            e0 = e1 = e2 = e3 = 0.0
             for k in range(n_held):
-                a = held_assets[k]
-                marked += shares[a] * mark[first_row + session, columns[a]]
-            equity[session] = money[0] + marked
+                q, c = held_shares[k], held_columns[k]
+                e0 += q * m0[c]
+                e1 += q * m1[c]
+                e2 += q * m2[c]
+                e3 += q * m3[c]
+            for s, e in ((0, e0), (1, e1), (2, e2), (3, e3)):
+                if session + s < segment_end:
+                    equity[session + s] = money[0] + e
+            session += 4
 
     return (
         snapshot_shares,

@@ -24,7 +24,7 @@ def valid_price(price: float) -> bool:
     return math.isfinite(price) and price > 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fill_orders(
     assets,
     quantity,
@@ -51,6 +51,7 @@ def fill_orders(
         return
     value, fee, absolute = scratch[0], scratch[1], scratch[2]
     charges_fees = fee_model != 0
+    n_fills, n_pnl = counts[0], counts[1]
     for k in range(n):
         a = assets[k]
         value[k] = quantity[k] * price[k]
@@ -58,16 +59,16 @@ def fill_orders(
         fee[k] = order_fee(quantity[k], price[k], fee_model, fee_bps) if charges_fees else 0.0
         reducing, realized = apply_fill(shares, average, a, quantity[k], price[k])
         if reducing:
-            pnl[counts[1]] = realized - 2.0 * fee[k] if charges_fees else realized
-            counts[1] += 1
-        f = counts[0]
-        fills[f, 0] = a
-        fills[f, 1] = quantity[k]
-        fills[f, 2] = price[k]
-        fills[f, 3] = fee[k]
-        fill_rows[f, 0] = decided
-        fill_rows[f, 1] = row
-        counts[0] += 1
+            pnl[n_pnl] = realized - 2.0 * fee[k] if charges_fees else realized
+            n_pnl += 1
+        fills[n_fills, 0] = a
+        fills[n_fills, 1] = quantity[k]
+        fills[n_fills, 2] = price[k]
+        fills[n_fills, 3] = fee[k]
+        fill_rows[n_fills, 0] = decided
+        fill_rows[n_fills, 1] = row
+        n_fills += 1
+    counts[0], counts[1] = n_fills, n_pnl
     fees = pairwise_sum(fee, 0, n) if charges_fees else 0.0
     money[0] -= pairwise_sum(value, 0, n) + fees
     money[1] += fees
@@ -75,15 +76,26 @@ def fill_orders(
 
 
 @njit(cache=True)
-def portfolio_value_at(cash, shares, mark, row, columns, scratch):
-    """cash + sum(shares * mark[row]) in pairwise order."""
-    n_assets = shares.size
-    for a in range(n_assets):
-        scratch[a] = shares[a] * mark[row, columns[a]]
-    return cash + pairwise_sum(scratch, 0, n_assets)
+def reducing_first(assets, quantity, price, n, shares, out_assets, out_quantity, out_price):
+    """Copy ``n`` orders into the out arrays, those reducing a position first (a sell of a
+    long, a buy of a short), each group in its given order."""
+    n_reducing = 0
+    for k in range(n):
+        n_reducing += shares[assets[k]] * quantity[k] < 0
+    # Without branches: which group an order joins is a coin flip the CPU cannot predict.
+    reducing_at, growing_at = 0, n_reducing
+    for k in range(n):
+        a = assets[k]
+        reducing = shares[a] * quantity[k] < 0
+        at = reducing_at if reducing else growing_at
+        out_assets[at] = a
+        out_quantity[at] = quantity[k]
+        out_price[at] = price[k]
+        reducing_at += reducing
+        growing_at += not reducing
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decision_orders(
     decision,
     row,
@@ -92,6 +104,7 @@ def decision_orders(
     held_now,
     out_assets,
     out_quantity,
+    out_price,
     weights,
     modes,
     close,
@@ -106,9 +119,10 @@ def decision_orders(
     error,
     scratch,
 ):
-    """The orders of one decision into out_assets/out_quantity (ascending assets); their
-    count, or -1 after recording an error. ``held_now``: shares plus those in orders already
-    placed at this bar."""
+    """The orders of one decision into out_assets/out_quantity/out_price (ascending assets,
+    priced at this close); their count, or -1 after recording an error. ``held_now``: shares
+    plus those in orders already placed at this bar. ``leverage`` > 0 (numpy's error model:
+    no check for a division by zero)."""
     fractional, free, minimum, fee_model, fee_bps = settings
     n_assets = shares.size
     mode = modes[decision]
@@ -128,25 +142,33 @@ def decision_orders(
         else:
             targeted = wants_shares or (held_any and has_target)
         if targeted and alive[a]:
+            price = close[panel_row, columns[a]]
+            if not valid_price(price):
+                error[0], error[1], error[2] = BAD_DECISION_PRICE, row, a
+                return -1
             needed[n] = a
+            out_price[n] = price
             n += 1
     if n == 0:
         return 0
-    for k in range(n):
-        if not valid_price(close[panel_row, columns[needed[k]]]):
-            error[0], error[1], error[2] = BAD_DECISION_PRICE, row, needed[k]
-            return -1
-    portfolio_value = portfolio_value_at(money[0], shares, mark, panel_row, columns, scratch[0])
+    # The positions' values and the margin they use, in one pass over the marks.
+    held_value, used, absolute = scratch[0], scratch[1], scratch[2]
+    for a in range(n_assets):
+        mark_price = mark[panel_row, columns[a]]
+        held_value[a] = shares[a] * mark_price
+        used[a] = abs(shares[a]) * (mark_price / leverage[a])
+    portfolio_value = money[0] + pairwise_sum(held_value, 0, n_assets)
     if portfolio_value < 0:
         error[0], error[1] = NEGATIVE_PORTFOLIO, row
         return -1
     placed = 0
     for k in range(n):
-        a = needed[k]
+        # Written at or before k: the needed assets and their prices are read first.
+        a, price = needed[k], out_price[k]
         quantity = set_holdings_quantity(
             weights[decision, a],
             held_now[a],
-            close[panel_row, columns[a]],
+            price,
             portfolio_value,
             leverage[a],
             fractional,
@@ -158,6 +180,8 @@ def decision_orders(
         if quantity != 0:
             out_assets[placed] = a
             out_quantity[placed] = quantity
+            out_price[placed] = price
+            absolute[placed] = abs(quantity * price)
             placed += 1
     counts[2] += placed
     if placed == 0:
@@ -165,21 +189,14 @@ def decision_orders(
     # LEAN's margin check: an order adding margin (value / leverage + fee) beyond what is left
     # is invalid. The usual case is settled at once by a bound: all orders' value at the
     # lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
-    absolute = scratch[1]
-    for k in range(placed):
-        absolute[k] = abs(out_quantity[k] * close[panel_row, columns[out_assets[k]]])
     value = pairwise_sum(absolute, 0, placed)
-    used = scratch[0]
-    for a in range(n_assets):
-        used[a] = abs(shares[a]) * (mark[panel_row, columns[a]] / leverage[a])
     margin_left = portfolio_value - pairwise_sum(used, 0, n_assets)
     fee_rate = 0.005 + fee_bps / 10000.0
     if value / lowest_leverage + placed + fee_rate * value <= margin_left:
         return placed
     valid = 0
     for k in range(placed):
-        a, quantity = out_assets[k], out_quantity[k]
-        price = close[panel_row, columns[a]]
+        a, quantity, price = out_assets[k], out_quantity[k], out_price[k]
         held = held_now[a]
         added_margin = max(abs(held + quantity) - abs(held), 0.0) * price
         added_margin /= leverage[a]
@@ -190,5 +207,6 @@ def decision_orders(
             margin_left -= added_margin
         out_assets[valid] = a
         out_quantity[valid] = quantity
+        out_price[valid] = price
         valid += 1
     return valid
