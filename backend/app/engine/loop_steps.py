@@ -77,22 +77,22 @@ def fill_orders(
 
 @njit(cache=True)
 def reducing_first(assets, quantity, price, n, shares, out_assets, out_quantity, out_price):
-    """Copy ``n`` orders into the out arrays, those reducing a position first (a sell of a
-    long, a buy of a short), each group in its given order."""
-    n_reducing = 0
+    """Move ``n`` orders into the out arrays, those reducing a position first (a sell of a
+    long, a buy of a short), each group in its given order. The growing ones are gathered at
+    the front of the input arrays on the way (never ahead of the order being read)."""
+    # Without branches (each order is written to both places, the count decides which copy
+    # stays): which group an order joins is a coin flip the CPU cannot predict.
+    n_reducing, n_growing = 0, 0
     for k in range(n):
-        n_reducing += shares[assets[k]] * quantity[k] < 0
-    # Without branches: which group an order joins is a coin flip the CPU cannot predict.
-    reducing_at, growing_at = 0, n_reducing
-    for k in range(n):
-        a = assets[k]
-        reducing = shares[a] * quantity[k] < 0
-        at = reducing_at if reducing else growing_at
-        out_assets[at] = a
-        out_quantity[at] = quantity[k]
-        out_price[at] = price[k]
-        reducing_at += reducing
-        growing_at += not reducing
+        a, q, p = assets[k], quantity[k], price[k]
+        reducing = shares[a] * q < 0
+        out_assets[n_reducing], out_quantity[n_reducing], out_price[n_reducing] = a, q, p
+        assets[n_growing], quantity[n_growing], price[n_growing] = a, q, p
+        n_reducing += reducing
+        n_growing += not reducing
+    out_assets[n_reducing:n] = assets[:n_growing]
+    out_quantity[n_reducing:n] = quantity[:n_growing]
+    out_price[n_reducing:n] = price[:n_growing]
 
 
 @njit(cache=True, error_model="numpy")

@@ -174,6 +174,7 @@ def test_equity_is_cash_plus_positions_marked_in_column_order(small_synth, seed)
 
 
 def test_reducing_orders_come_first_in_their_order():
+    """A sell of a long or a buy of a short fills first; each group keeps its order."""
     from app.engine.loop_steps import reducing_first
 
     rng = np.random.default_rng(3)
@@ -182,7 +183,7 @@ def test_reducing_orders_come_first_in_their_order():
     quantity = rng.choice([-1.0, 1.0], 30) * rng.uniform(0.5, 2.0, 30)
     price = rng.uniform(1, 9, 30)
     out = np.empty(30, dtype=np.int64), np.empty(30), np.empty(30)
-    reducing_first(assets, quantity, price, 30, shares, *out)
+    reducing_first(assets.copy(), quantity.copy(), price.copy(), 30, shares, *out)
     reducing = shares[assets] * quantity < 0
     order = np.concatenate([np.flatnonzero(reducing), np.flatnonzero(~reducing)])
     assert 0 < reducing.sum() < 30
