@@ -20,7 +20,7 @@ from app.engine.loop_steps import (
     reducing_first,
     valid_price,
 )
-from app.engine.pairwise import pairwise_sum
+from app.engine.pairwise import new_pairwise_stack, pairwise_sum_on
 
 
 @njit(cache=True)
@@ -86,6 +86,7 @@ def run_events(
     error = np.zeros(3, dtype=np.int64)
     scratch = np.empty((3, max(n_assets, 1)))
     fill_scratch = np.empty((3, max(n_assets, 1)))
+    sums = new_pairwise_stack()
     pending_assets = np.empty(n_assets, dtype=np.int64)
     pending_quantity = np.empty(n_assets)
     pending_price = np.empty(n_assets)
@@ -122,7 +123,7 @@ def run_events(
                     average[a] *= 0.0 if new_shares == 0 else shares[a] / new_shares
                     shares[a] = new_shares
             if n_split:
-                money[0] += pairwise_sum(scratch[0], 0, n_split)
+                money[0] += pairwise_sum_on(scratch[0], 0, n_split, sums)
             kept = 0
             for k in range(n_pending):
                 a = pending_assets[k]
@@ -137,7 +138,7 @@ def run_events(
         if has_dividends:
             for a in range(n_assets):
                 scratch[0, a] = shares[a] * dividends[panel_row, columns[a]]
-            money[0] += pairwise_sum(scratch[0], 0, n_assets)
+            money[0] += pairwise_sum_on(scratch[0], 0, n_assets, sums)
         if n_pending:
             for k in range(n_pending):
                 price = open_price[panel_row, columns[pending_assets[k]]]
@@ -163,6 +164,7 @@ def run_events(
                 fill_rows,
                 pnl,
                 fill_scratch,
+                sums,
             )
             n_pending = 0
         delisting_here = False
@@ -208,6 +210,7 @@ def run_events(
                     settings,
                     error,
                     scratch,
+                    sums,
                 )
                 if n < 0 or next_decision - first == 1:
                     # An error, or a lone decision (the usual case): its orders as they are.
@@ -262,6 +265,7 @@ def run_events(
                     fill_rows,
                     pnl,
                     fill_scratch,
+                    sums,
                 )
         if delisting_here:
             n_ending = 0
@@ -290,6 +294,7 @@ def run_events(
                 fill_rows,
                 pnl,
                 fill_scratch,
+                sums,
             )
             for a in range(n_assets):
                 if last_rows[a] <= row:

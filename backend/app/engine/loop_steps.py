@@ -16,7 +16,7 @@ from app.engine.execution import (
     NEGATIVE_PORTFOLIO,
 )
 from app.engine.orders import apply_fill, order_fee, set_holdings_quantity
-from app.engine.pairwise import pairwise_sum
+from app.engine.pairwise import pairwise_sum_on
 
 
 @njit(cache=True)
@@ -43,10 +43,12 @@ def fill_orders(
     fill_rows,
     pnl,
     scratch,
+    sums,
 ):
     """Fill ``n`` orders at ``price`` in the given order; book cash, fees, traded value, each
     fill (fills: asset, quantity, price, fee; fill_rows: decision row, fill row) and each
-    reducing fill's P&L less twice its fee (LEAN's trade record)."""
+    reducing fill's P&L less twice its fee (LEAN's trade record). ``sums``: the work space
+    of :func:`app.engine.pairwise.pairwise_sum_on`."""
     if n == 0:
         return
     value, fee, absolute = scratch[0], scratch[1], scratch[2]
@@ -69,10 +71,10 @@ def fill_orders(
         fill_rows[n_fills, 1] = row
         n_fills += 1
     counts[0], counts[1] = n_fills, n_pnl
-    fees = pairwise_sum(fee, 0, n) if charges_fees else 0.0
-    money[0] -= pairwise_sum(value, 0, n) + fees
+    fees = pairwise_sum_on(fee, 0, n, sums) if charges_fees else 0.0
+    money[0] -= pairwise_sum_on(value, 0, n, sums) + fees
     money[1] += fees
-    traded_value[row] += pairwise_sum(absolute, 0, n)
+    traded_value[row] += pairwise_sum_on(absolute, 0, n, sums)
 
 
 @njit(cache=True)
@@ -118,11 +120,12 @@ def decision_orders(
     settings,
     error,
     scratch,
+    sums,
 ):
     """The orders of one decision into out_assets/out_quantity/out_price (ascending assets,
     priced at this close); their count, or -1 after recording an error. ``held_now``: shares
     plus those in orders already placed at this bar. ``leverage`` > 0 (numpy's error model:
-    no check for a division by zero)."""
+    no check for a division by zero). ``sums``: as in :func:`fill_orders`."""
     fractional, free, minimum, fee_model, fee_bps = settings
     n_assets = shares.size
     mode = modes[decision]
@@ -157,7 +160,7 @@ def decision_orders(
         mark_price = mark[panel_row, columns[a]]
         held_value[a] = shares[a] * mark_price
         used[a] = abs(shares[a]) * (mark_price / leverage[a])
-    portfolio_value = money[0] + pairwise_sum(held_value, 0, n_assets)
+    portfolio_value = money[0] + pairwise_sum_on(held_value, 0, n_assets, sums)
     if portfolio_value < 0:
         error[0], error[1] = NEGATIVE_PORTFOLIO, row
         return -1
@@ -189,8 +192,8 @@ def decision_orders(
     # LEAN's margin check: an order adding margin (value / leverage + fee) beyond what is left
     # is invalid. The usual case is settled at once by a bound: all orders' value at the
     # lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
-    value = pairwise_sum(absolute, 0, placed)
-    margin_left = portfolio_value - pairwise_sum(used, 0, n_assets)
+    value = pairwise_sum_on(absolute, 0, placed, sums)
+    margin_left = portfolio_value - pairwise_sum_on(used, 0, n_assets, sums)
     fee_rate = 0.005 + fee_bps / 10000.0
     if value / lowest_leverage + placed + fee_rate * value <= margin_left:
         return placed

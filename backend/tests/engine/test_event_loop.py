@@ -13,7 +13,7 @@ import pytest
 from app.engine import run_backtest
 from app.engine.errors import BacktestInputError
 from app.engine.orders import ExecutionSettings
-from app.engine.pairwise import pairwise_sum
+from app.engine.pairwise import new_pairwise_stack, pairwise_sum, pairwise_sum_on
 from app.engine.simulator import simulate
 
 
@@ -24,11 +24,14 @@ def test_pairwise_sum_equals_numpys_sum_bit_for_bit(seed):
     (under 8, one block, two and more levels of halves) and magnitudes span 12 decades, so
     a different order would show in the last bits."""
     rng = np.random.default_rng(seed)
+    stack = new_pairwise_stack()  # one work space for every sum, as the loop uses it
     for n in [*range(0, 140), 255, 256, 257, 300, 1000, 1023, 4099]:
         values = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)
         assert pairwise_sum(values, 0, n) == float(values.sum()), n
+        assert pairwise_sum_on(values, 0, n, stack) == float(values.sum()), n
         if n > 3:
             assert pairwise_sum(values, 3, n - 3) == float(values[3:].sum()), n
+            assert pairwise_sum_on(values, 3, n - 3, stack) == float(values[3:].sum()), n
 
 
 def test_whole_panels_and_column_arrays_give_the_same_run(small_synth):
