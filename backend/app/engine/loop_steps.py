@@ -19,7 +19,7 @@ from app.engine.orders import apply_fill, order_fee, set_holdings_quantity
 from app.engine.pairwise import pairwise_sum_on
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def valid_price(price: float) -> bool:
     return math.isfinite(price) and price > 0
 

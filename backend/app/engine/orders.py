@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def interactive_brokers_fee(quantity: float, price: float) -> float:
     """IB US equity fee of one order: f = 0.005 * |shares|; f < $1 -> $1, else
     f > 0.5 % of |value| -> 0.5 % of |value|; 0 for an empty order."""
@@ -49,7 +49,7 @@ def interactive_brokers_fee(quantity: float, price: float) -> float:
     return per_share * min(abs(price), IB_CAP_PRICE)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def order_fee(quantity: float, price: float, fee_model: int, fee_bps: float) -> float:
     """Fee of one order under a fee model code (``FEE_BPS``: |value| * fee_bps / 10000)."""
     if fee_model == FEE_INTERACTIVE_BROKERS:
@@ -59,7 +59,7 @@ def order_fee(quantity: float, price: float, fee_model: int, fee_bps: float) -> 
     return 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def set_holdings_quantity(
     weight: float,
     held: float,
@@ -174,7 +174,7 @@ def set_holdings_quantities(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def apply_fill(
     shares: np.ndarray, average_price: np.ndarray, asset: int, quantity: float, price: float
 ) -> tuple[bool, float]:

@@ -9,7 +9,7 @@ from numba import njit
 _PAIRWISE_BLOCK = 128
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _block_sum(values: np.ndarray, start: int, n: int) -> float:
     if n < 8:
         total = 0.0
