@@ -76,6 +76,7 @@ def run_events(
     snapshot_cash = np.empty(n_events)
     equity = np.empty(n_sessions)
     held_shares = np.empty(n_assets)
+    # Unsigned: an index numba need not check for Python's negative indexing.
     held_columns = np.empty(n_assets, dtype=np.uint64)
     traded_value = np.zeros(n_sessions)
     shares = np.zeros(n_assets)
@@ -310,7 +311,8 @@ def run_events(
                 n_held += 1
         segment_end = event_rows[event_index + 1] if event_index + 1 < n_events else n_sessions
         # Four sessions' sums run side by side (each still over the held assets in column
-        # order), so that their additions overlap instead of waiting on one another.
+        # order), so that their additions overlap instead of waiting on one another; past
+        # the segment's end the last session is summed again and not stored.
         session = row
         while session < segment_end:
             m0 = mark[first_row + session]

@@ -1,7 +1,11 @@
 """The steps of the compiled event loop (:mod:`app.engine.event_loop`): one decision's
 orders and one batch of fills. They update the loop's state in place, held in plain arrays
 because numba's cached code takes no objects: ``money`` = [cash, total fees], ``counts`` =
-[fills, closing P&Ls, orders submitted], ``error`` = [reason, row, asset]."""
+[fills, closing P&Ls, orders submitted], ``error`` = [reason, row, asset].
+
+Steps whose divisors are never zero (a checked price, a leverage > 0, a guarded share count)
+use numpy's error model: no test of each divisor for a Python ``ZeroDivisionError``. The
+small scalar rules they call are inlined (``inline="always"``)."""
 
 from __future__ import annotations
 
