@@ -17,6 +17,7 @@ from app.engine.execution import BAD_FILL_PRICE
 from app.engine.loop_steps import (
     decision_orders,
     fill_orders,
+    mark_equity,
     reducing_first,
     valid_price,
 )
@@ -75,9 +76,7 @@ def run_events(
     snapshot_shares = np.empty((n_events, n_assets))
     snapshot_cash = np.empty(n_events)
     equity = np.empty(n_sessions)
-    held_shares = np.empty(n_assets)
-    # Unsigned: an index numba need not check for Python's negative indexing.
-    held_columns = np.empty(n_assets, dtype=np.uint64)
+    held_scratch = (np.empty(n_assets), np.empty(n_assets, dtype=np.uint64))
     traded_value = np.zeros(n_sessions)
     shares = np.zeros(n_assets)
     average = np.zeros(n_assets)
@@ -303,33 +302,10 @@ def run_events(
         snapshot_shares[event_index] = shares
         snapshot_cash[event_index] = money[0]
         # Equity at each close until the next event: the holdings are fixed, the marks move.
-        n_held = 0
-        for a in range(n_assets):
-            if shares[a] != 0:
-                held_shares[n_held] = shares[a]
-                held_columns[n_held] = columns[a]
-                n_held += 1
         segment_end = event_rows[event_index + 1] if event_index + 1 < n_events else n_sessions
-        # Four sessions' sums run side by side (each still over the held assets in column
-        # order), so that their additions overlap instead of waiting on one another; past
-        # the segment's end the last session is summed again and not stored.
-        session = row
-        while session < segment_end:
-            m0 = mark[first_row + session]
-            m1 = mark[first_row + min(session + 1, segment_end - 1)]
-            m2 = mark[first_row + min(session + 2, segment_end - 1)]
-            m3 = mark[first_row + min(session + 3, segment_end - 1)]
-            e0 = e1 = e2 = e3 = 0.0
-            for k in range(n_held):
-                q, c = held_shares[k], held_columns[k]
-                e0 += q * m0[c]
-                e1 += q * m1[c]
-                e2 += q * m2[c]
-                e3 += q * m3[c]
-            for s, e in ((0, e0), (1, e1), (2, e2), (3, e3)):
-                if session + s < segment_end:
-                    equity[session + s] = money[0] + e
-            session += 4
+        mark_equity(
+            equity, row, segment_end, first_row, money[0], shares, columns, mark, held_scratch
+        )
 
     return (
         snapshot_shares,

@@ -1,5 +1,5 @@
 """The steps of the compiled event loop (:mod:`app.engine.event_loop`): one decision's
-orders and one batch of fills. They update the loop's state in place, held in plain arrays
+orders, one batch of fills, the equity of the sessions until the next event. They update the loop's state in place, held in plain arrays
 because numba's cached code takes no objects: ``money`` = [cash, total fees], ``counts`` =
 [fills, closing P&Ls, orders submitted], ``error`` = [reason, row, asset].
 
@@ -217,3 +217,38 @@ def decision_orders(
         out_price[valid] = price
         valid += 1
     return valid
+
+
+@njit(cache=True)
+def mark_equity(equity, start, end, first_row, cash, shares, columns, mark, held_scratch):
+    """equity[t] = cash + the sum, left to right over the held assets in column order, of
+    shares * mark[first_row + t] for the window rows start <= t < end. ``held_scratch``: the
+    held assets' shares and columns (unsigned: indexes numba need not check for Python's
+    negative indexing)."""
+    held_shares, held_columns = held_scratch
+    n_held = 0
+    for a in range(shares.size):
+        if shares[a] != 0:
+            held_shares[n_held] = shares[a]
+            held_columns[n_held] = columns[a]
+            n_held += 1
+    # Four sessions' sums run side by side (each still in the held assets' order), so that
+    # their additions overlap instead of waiting on one another; past ``end`` the last
+    # session is summed again and not stored.
+    session = start
+    while session < end:
+        m0 = mark[first_row + session]
+        m1 = mark[first_row + min(session + 1, end - 1)]
+        m2 = mark[first_row + min(session + 2, end - 1)]
+        m3 = mark[first_row + min(session + 3, end - 1)]
+        e0 = e1 = e2 = e3 = 0.0
+        for k in range(n_held):
+            q, c = held_shares[k], held_columns[k]
+            e0 += q * m0[c]
+            e1 += q * m1[c]
+            e2 += q * m2[c]
+            e3 += q * m3[c]
+        for s, e in ((0, e0), (1, e1), (2, e2), (3, e3)):
+            if session + s < end:
+                equity[session + s] = cash + e
+        session += 4
