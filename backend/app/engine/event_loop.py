@@ -17,9 +17,11 @@ from app.engine.execution import BAD_FILL_PRICE
 from app.engine.loop_steps import (
     decision_orders,
     fill_orders,
+    mark_equity,
+    reducing_first,
     valid_price,
 )
-from app.engine.pairwise import pairwise_sum
+from app.engine.pairwise import new_pairwise_stack, pairwise_sum_on
 
 
 @njit(cache=True)
@@ -74,7 +76,7 @@ def run_events(
     snapshot_shares = np.empty((n_events, n_assets))
     snapshot_cash = np.empty(n_events)
     equity = np.empty(n_sessions)
-    held_assets = np.empty(n_assets, dtype=np.int64)
+    held_scratch = (np.empty(n_assets), np.empty(n_assets, dtype=np.uint64))
     traded_value = np.zeros(n_sessions)
     shares = np.zeros(n_assets)
     average = np.zeros(n_assets)
@@ -84,6 +86,7 @@ def run_events(
     error = np.zeros(3, dtype=np.int64)
     scratch = np.empty((3, max(n_assets, 1)))
     fill_scratch = np.empty((3, max(n_assets, 1)))
+    sums = new_pairwise_stack()
     pending_assets = np.empty(n_assets, dtype=np.int64)
     pending_quantity = np.empty(n_assets)
     pending_price = np.empty(n_assets)
@@ -91,6 +94,9 @@ def run_events(
     order_assets = np.empty(n_assets, dtype=np.int64)
     order_quantity = np.empty(n_assets)
     order_price = np.empty(n_assets)
+    fill_assets = np.empty(n_assets, dtype=np.int64)
+    fill_quantity = np.empty(n_assets)
+    fill_price = np.empty(n_assets)
     placed = np.zeros(n_assets)
     held_now = np.empty(n_assets)
     next_decision = 0
@@ -117,7 +123,7 @@ def run_events(
                     average[a] *= 0.0 if new_shares == 0 else shares[a] / new_shares
                     shares[a] = new_shares
             if n_split:
-                money[0] += pairwise_sum(scratch[0], 0, n_split)
+                money[0] += pairwise_sum_on(scratch[0], 0, n_split, sums)
             kept = 0
             for k in range(n_pending):
                 a = pending_assets[k]
@@ -132,7 +138,7 @@ def run_events(
         if has_dividends:
             for a in range(n_assets):
                 scratch[0, a] = shares[a] * dividends[panel_row, columns[a]]
-            money[0] += pairwise_sum(scratch[0], 0, n_assets)
+            money[0] += pairwise_sum_on(scratch[0], 0, n_assets, sums)
         if n_pending:
             for k in range(n_pending):
                 price = open_price[panel_row, columns[pending_assets[k]]]
@@ -158,6 +164,7 @@ def run_events(
                 fill_rows,
                 pnl,
                 fill_scratch,
+                sums,
             )
             n_pending = 0
         delisting_here = False
@@ -189,6 +196,7 @@ def run_events(
                     held_now,
                     order_assets,
                     order_quantity,
+                    order_price,
                     weights,
                     modes,
                     close_price,
@@ -202,50 +210,47 @@ def run_events(
                     settings,
                     error,
                     scratch,
+                    sums,
                 )
-                if n < 0:
+                if n < 0 or next_decision - first == 1:
+                    # An error, or a lone decision (the usual case): its orders as they are.
                     n_orders = n
                     break
                 for k in range(n):
                     placed[order_assets[k]] += order_quantity[k]
-            if n_orders == 0:
+            if next_decision - first > 1 and n_orders == 0:
                 for a in range(n_assets):
                     if placed[a] != 0:
                         order_assets[n_orders] = a
                         order_quantity[n_orders] = placed[a]
+                        order_price[n_orders] = close_price[panel_row, columns[a]]
                         n_orders += 1
         if n_orders < 0:
             return _stopped(error)
         if n_orders > 0:
-            # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact):
-            # a sell of a long or a buy of a short; each group keeps its asset order.
-            n_reducing = 0
-            for k in range(n_orders):
-                if shares[order_assets[k]] * order_quantity[k] < 0:
-                    n_reducing += 1
-            target = pending_assets if fill_next_open else order_assets
-            target_quantity = pending_quantity if fill_next_open else order_quantity
-            if fill_next_open or 0 < n_reducing < n_orders:
-                reducing_at, growing_at = 0, n_reducing
-                tmp_assets = order_assets.copy() if not fill_next_open else order_assets
-                tmp_quantity = order_quantity.copy() if not fill_next_open else order_quantity
-                for k in range(n_orders):
-                    a, quantity = tmp_assets[k], tmp_quantity[k]
-                    if shares[a] * quantity < 0:
-                        target[reducing_at] = a
-                        target_quantity[reducing_at] = quantity
-                        reducing_at += 1
-                    else:
-                        target[growing_at] = a
-                        target_quantity[growing_at] = quantity
-                        growing_at += 1
-            if not fill_next_open:
-                for k in range(n_orders):
-                    order_price[k] = close_price[panel_row, columns[order_assets[k]]]
+            # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact);
+            # for the next open they wait, to be priced there.
+            to_assets = pending_assets if fill_next_open else fill_assets
+            to_quantity = pending_quantity if fill_next_open else fill_quantity
+            to_price = pending_price if fill_next_open else fill_price
+            reducing_first(
+                order_assets,
+                order_quantity,
+                order_price,
+                n_orders,
+                shares,
+                to_assets,
+                to_quantity,
+                to_price,
+            )
+            if fill_next_open:
+                if row + 1 < n_sessions:
+                    n_pending, pending_decided = n_orders, row
+            else:
                 fill_orders(
-                    order_assets,
-                    order_quantity,
-                    order_price,
+                    fill_assets,
+                    fill_quantity,
+                    fill_price,
                     n_orders,
                     row,
                     row,
@@ -260,9 +265,8 @@ def run_events(
                     fill_rows,
                     pnl,
                     fill_scratch,
+                    sums,
                 )
-            elif row + 1 < n_sessions:
-                n_pending, pending_decided = n_orders, row
         if delisting_here:
             n_ending = 0
             for a in range(n_assets):
@@ -290,6 +294,7 @@ def run_events(
                 fill_rows,
                 pnl,
                 fill_scratch,
+                sums,
             )
             for a in range(n_assets):
                 if last_rows[a] <= row:
@@ -297,18 +302,10 @@ def run_events(
         snapshot_shares[event_index] = shares
         snapshot_cash[event_index] = money[0]
         # Equity at each close until the next event: the holdings are fixed, the marks move.
-        n_held = 0
-        for a in range(n_assets):
-            if shares[a] != 0:
-                held_assets[n_held] = a
-                n_held += 1
         segment_end = event_rows[event_index + 1] if event_index + 1 < n_events else n_sessions
-        for session in range(row, segment_end):
-            marked = 0.0
-            for k in range(n_held):
-                a = held_assets[k]
-                marked += shares[a] * mark[first_row + session, columns[a]]
-            equity[session] = money[0] + marked
+        mark_equity(
+            equity, row, segment_end, first_row, money[0], shares, columns, mark, held_scratch
+        )
 
     return (
         snapshot_shares,

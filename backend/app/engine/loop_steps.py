@@ -1,7 +1,11 @@
 """The steps of the compiled event loop (:mod:`app.engine.event_loop`): one decision's
-orders and one batch of fills. They update the loop's state in place, held in plain arrays
+orders, one batch of fills, the equity of the sessions until the next event. They update the loop's state in place, held in plain arrays
 because numba's cached code takes no objects: ``money`` = [cash, total fees], ``counts`` =
-[fills, closing P&Ls, orders submitted], ``error`` = [reason, row, asset]."""
+[fills, closing P&Ls, orders submitted], ``error`` = [reason, row, asset].
+
+Steps whose divisors are never zero (a checked price, a leverage > 0, a guarded share count)
+use numpy's error model: no test of each divisor for a Python ``ZeroDivisionError``. The
+small scalar rules they call are inlined (``inline="always"``)."""
 
 from __future__ import annotations
 
@@ -16,15 +20,15 @@ from app.engine.execution import (
     NEGATIVE_PORTFOLIO,
 )
 from app.engine.orders import apply_fill, order_fee, set_holdings_quantity
-from app.engine.pairwise import pairwise_sum
+from app.engine.pairwise import pairwise_sum_on
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def valid_price(price: float) -> bool:
     return math.isfinite(price) and price > 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fill_orders(
     assets,
     quantity,
@@ -43,14 +47,17 @@ def fill_orders(
     fill_rows,
     pnl,
     scratch,
+    sums,
 ):
     """Fill ``n`` orders at ``price`` in the given order; book cash, fees, traded value, each
     fill (fills: asset, quantity, price, fee; fill_rows: decision row, fill row) and each
-    reducing fill's P&L less twice its fee (LEAN's trade record)."""
+    reducing fill's P&L less twice its fee (LEAN's trade record). ``sums``: the work space
+    of :func:`app.engine.pairwise.pairwise_sum_on`."""
     if n == 0:
         return
     value, fee, absolute = scratch[0], scratch[1], scratch[2]
     charges_fees = fee_model != 0
+    n_fills, n_pnl = counts[0], counts[1]
     for k in range(n):
         a = assets[k]
         value[k] = quantity[k] * price[k]
@@ -58,32 +65,43 @@ def fill_orders(
         fee[k] = order_fee(quantity[k], price[k], fee_model, fee_bps) if charges_fees else 0.0
         reducing, realized = apply_fill(shares, average, a, quantity[k], price[k])
         if reducing:
-            pnl[counts[1]] = realized - 2.0 * fee[k] if charges_fees else realized
-            counts[1] += 1
-        f = counts[0]
-        fills[f, 0] = a
-        fills[f, 1] = quantity[k]
-        fills[f, 2] = price[k]
-        fills[f, 3] = fee[k]
-        fill_rows[f, 0] = decided
-        fill_rows[f, 1] = row
-        counts[0] += 1
-    fees = pairwise_sum(fee, 0, n) if charges_fees else 0.0
-    money[0] -= pairwise_sum(value, 0, n) + fees
+            pnl[n_pnl] = realized - 2.0 * fee[k] if charges_fees else realized
+            n_pnl += 1
+        fills[n_fills, 0] = a
+        fills[n_fills, 1] = quantity[k]
+        fills[n_fills, 2] = price[k]
+        fills[n_fills, 3] = fee[k]
+        fill_rows[n_fills, 0] = decided
+        fill_rows[n_fills, 1] = row
+        n_fills += 1
+    counts[0], counts[1] = n_fills, n_pnl
+    fees = pairwise_sum_on(fee, 0, n, sums) if charges_fees else 0.0
+    money[0] -= pairwise_sum_on(value, 0, n, sums) + fees
     money[1] += fees
-    traded_value[row] += pairwise_sum(absolute, 0, n)
+    traded_value[row] += pairwise_sum_on(absolute, 0, n, sums)
 
 
 @njit(cache=True)
-def portfolio_value_at(cash, shares, mark, row, columns, scratch):
-    """cash + sum(shares * mark[row]) in pairwise order."""
-    n_assets = shares.size
-    for a in range(n_assets):
-        scratch[a] = shares[a] * mark[row, columns[a]]
-    return cash + pairwise_sum(scratch, 0, n_assets)
+def reducing_first(assets, quantity, price, n, shares, out_assets, out_quantity, out_price):
+    """Move ``n`` orders into the out arrays, those reducing a position first (a sell of a
+    long, a buy of a short), each group in its given order. The growing ones are gathered at
+    the front of the input arrays on the way (never ahead of the order being read)."""
+    # Without branches (each order is written to both places, the count decides which copy
+    # stays): which group an order joins is a coin flip the CPU cannot predict.
+    n_reducing, n_growing = 0, 0
+    for k in range(n):
+        a, q, p = assets[k], quantity[k], price[k]
+        reducing = shares[a] * q < 0
+        out_assets[n_reducing], out_quantity[n_reducing], out_price[n_reducing] = a, q, p
+        assets[n_growing], quantity[n_growing], price[n_growing] = a, q, p
+        n_reducing += reducing
+        n_growing += not reducing
+    out_assets[n_reducing:n] = assets[:n_growing]
+    out_quantity[n_reducing:n] = quantity[:n_growing]
+    out_price[n_reducing:n] = price[:n_growing]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decision_orders(
     decision,
     row,
@@ -92,6 +110,7 @@ def decision_orders(
     held_now,
     out_assets,
     out_quantity,
+    out_price,
     weights,
     modes,
     close,
@@ -105,10 +124,12 @@ def decision_orders(
     settings,
     error,
     scratch,
+    sums,
 ):
-    """The orders of one decision into out_assets/out_quantity (ascending assets); their
-    count, or -1 after recording an error. ``held_now``: shares plus those in orders already
-    placed at this bar."""
+    """The orders of one decision into out_assets/out_quantity/out_price (ascending assets,
+    priced at this close); their count, or -1 after recording an error. ``held_now``: shares
+    plus those in orders already placed at this bar. ``leverage`` > 0 (numpy's error model:
+    no check for a division by zero). ``sums``: as in :func:`fill_orders`."""
     fractional, free, minimum, fee_model, fee_bps = settings
     n_assets = shares.size
     mode = modes[decision]
@@ -128,25 +149,33 @@ def decision_orders(
         else:
             targeted = wants_shares or (held_any and has_target)
         if targeted and alive[a]:
+            price = close[panel_row, columns[a]]
+            if not valid_price(price):
+                error[0], error[1], error[2] = BAD_DECISION_PRICE, row, a
+                return -1
             needed[n] = a
+            out_price[n] = price
             n += 1
     if n == 0:
         return 0
-    for k in range(n):
-        if not valid_price(close[panel_row, columns[needed[k]]]):
-            error[0], error[1], error[2] = BAD_DECISION_PRICE, row, needed[k]
-            return -1
-    portfolio_value = portfolio_value_at(money[0], shares, mark, panel_row, columns, scratch[0])
+    # The positions' values and the margin they use, in one pass over the marks.
+    held_value, used, absolute = scratch[0], scratch[1], scratch[2]
+    for a in range(n_assets):
+        mark_price = mark[panel_row, columns[a]]
+        held_value[a] = shares[a] * mark_price
+        used[a] = abs(shares[a]) * (mark_price / leverage[a])
+    portfolio_value = money[0] + pairwise_sum_on(held_value, 0, n_assets, sums)
     if portfolio_value < 0:
         error[0], error[1] = NEGATIVE_PORTFOLIO, row
         return -1
     placed = 0
     for k in range(n):
-        a = needed[k]
+        # Written at or before k: the needed assets and their prices are read first.
+        a, price = needed[k], out_price[k]
         quantity = set_holdings_quantity(
             weights[decision, a],
             held_now[a],
-            close[panel_row, columns[a]],
+            price,
             portfolio_value,
             leverage[a],
             fractional,
@@ -158,6 +187,8 @@ def decision_orders(
         if quantity != 0:
             out_assets[placed] = a
             out_quantity[placed] = quantity
+            out_price[placed] = price
+            absolute[placed] = abs(quantity * price)
             placed += 1
     counts[2] += placed
     if placed == 0:
@@ -165,21 +196,14 @@ def decision_orders(
     # LEAN's margin check: an order adding margin (value / leverage + fee) beyond what is left
     # is invalid. The usual case is settled at once by a bound: all orders' value at the
     # lowest leverage plus fees of at most $1 + 0.5 % of the value (or the bps fee).
-    absolute = scratch[1]
-    for k in range(placed):
-        absolute[k] = abs(out_quantity[k] * close[panel_row, columns[out_assets[k]]])
-    value = pairwise_sum(absolute, 0, placed)
-    used = scratch[0]
-    for a in range(n_assets):
-        used[a] = abs(shares[a]) * (mark[panel_row, columns[a]] / leverage[a])
-    margin_left = portfolio_value - pairwise_sum(used, 0, n_assets)
+    value = pairwise_sum_on(absolute, 0, placed, sums)
+    margin_left = portfolio_value - pairwise_sum_on(used, 0, n_assets, sums)
     fee_rate = 0.005 + fee_bps / 10000.0
     if value / lowest_leverage + placed + fee_rate * value <= margin_left:
         return placed
     valid = 0
     for k in range(placed):
-        a, quantity = out_assets[k], out_quantity[k]
-        price = close[panel_row, columns[a]]
+        a, quantity, price = out_assets[k], out_quantity[k], out_price[k]
         held = held_now[a]
         added_margin = max(abs(held + quantity) - abs(held), 0.0) * price
         added_margin /= leverage[a]
@@ -190,5 +214,41 @@ def decision_orders(
             margin_left -= added_margin
         out_assets[valid] = a
         out_quantity[valid] = quantity
+        out_price[valid] = price
         valid += 1
     return valid
+
+
+@njit(cache=True)
+def mark_equity(equity, start, end, first_row, cash, shares, columns, mark, held_scratch):
+    """equity[t] = cash + the sum, left to right over the held assets in column order, of
+    shares * mark[first_row + t] for the window rows start <= t < end. ``held_scratch``: the
+    held assets' shares and columns (unsigned: indexes numba need not check for Python's
+    negative indexing)."""
+    held_shares, held_columns = held_scratch
+    n_held = 0
+    for a in range(shares.size):
+        if shares[a] != 0:
+            held_shares[n_held] = shares[a]
+            held_columns[n_held] = columns[a]
+            n_held += 1
+    # Four sessions' sums run side by side (each still in the held assets' order), so that
+    # their additions overlap instead of waiting on one another; past ``end`` the last
+    # session is summed again and not stored.
+    session = start
+    while session < end:
+        m0 = mark[first_row + session]
+        m1 = mark[first_row + min(session + 1, end - 1)]
+        m2 = mark[first_row + min(session + 2, end - 1)]
+        m3 = mark[first_row + min(session + 3, end - 1)]
+        e0 = e1 = e2 = e3 = 0.0
+        for k in range(n_held):
+            q, c = held_shares[k], held_columns[k]
+            e0 += q * m0[c]
+            e1 += q * m1[c]
+            e2 += q * m2[c]
+            e3 += q * m3[c]
+        for s, e in ((0, e0), (1, e1), (2, e2), (3, e3)):
+            if session + s < end:
+                equity[session + s] = cash + e
+        session += 4

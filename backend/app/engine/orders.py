@@ -8,7 +8,8 @@ loop (:mod:`app.engine.event_loop`) calls them once per asset per rebalance and 
 per-call overhead on a few dozen assets was most of a backtest's time. The array functions
 below apply them element by element for callers outside that loop. Compiled code does the
 same IEEE double operations in the same order as the formulas read (no fast-math), so results
-equal the former numpy ones bit for bit."""
+equal the former numpy ones bit for bit. The scalar rules are inlined into their callers
+(``inline="always"``), which then decide the error model of their divisions."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def interactive_brokers_fee(quantity: float, price: float) -> float:
     """IB US equity fee of one order: f = 0.005 * |shares|; f < $1 -> $1, else
     f > 0.5 % of |value| -> 0.5 % of |value|; 0 for an empty order."""
@@ -49,7 +50,7 @@ def interactive_brokers_fee(quantity: float, price: float) -> float:
     return per_share * min(abs(price), IB_CAP_PRICE)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def order_fee(quantity: float, price: float, fee_model: int, fee_bps: float) -> float:
     """Fee of one order under a fee model code (``FEE_BPS``: |value| * fee_bps / 10000)."""
     if fee_model == FEE_INTERACTIVE_BROKERS:
@@ -59,7 +60,7 @@ def order_fee(quantity: float, price: float, fee_model: int, fee_bps: float) -> 
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def set_holdings_quantity(
     weight: float,
     held: float,
@@ -174,7 +175,7 @@ def set_holdings_quantities(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def apply_fill(
     shares: np.ndarray, average_price: np.ndarray, asset: int, quantity: float, price: float
 ) -> tuple[bool, float]:

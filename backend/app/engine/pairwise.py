@@ -9,7 +9,7 @@ from numba import njit
 _PAIRWISE_BLOCK = 128
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _block_sum(values: np.ndarray, start: int, n: int) -> float:
     if n < 8:
         total = 0.0
@@ -37,6 +37,22 @@ def _block_sum(values: np.ndarray, start: int, n: int) -> float:
     return total
 
 
+# Levels of halves: 64 cover any array (each level halves the size).
+_STACK_DEPTH = 64
+
+
+@njit(cache=True)
+def new_pairwise_stack():
+    """The work space of :func:`pairwise_sum_on`: (segment starts, segment sizes, first
+    halves' sums, whether a segment's second half is still to come), one entry per level."""
+    return (
+        np.empty(_STACK_DEPTH, dtype=np.int64),
+        np.empty(_STACK_DEPTH, dtype=np.int64),
+        np.empty(_STACK_DEPTH),
+        np.zeros(_STACK_DEPTH, dtype=np.bool_),
+    )
+
+
 @njit(cache=True)
 def pairwise_sum(values: np.ndarray, start: int, n: int) -> float:
     """sum(values[start:start + n]) in numpy's order (``pairwise_sum`` in numpy's
@@ -45,12 +61,19 @@ def pairwise_sum(values: np.ndarray, start: int, n: int) -> float:
     right; above that sum(first half) + sum(second half), the half a multiple of 8."""
     if n <= _PAIRWISE_BLOCK:
         return _block_sum(values, start, n)
+    return pairwise_sum_on(values, start, n, new_pairwise_stack())
+
+
+@njit(cache=True)
+def pairwise_sum_on(values: np.ndarray, start: int, n: int, stack) -> float:
+    """:func:`pairwise_sum` in the caller's ``stack`` (:func:`new_pairwise_stack`), so that
+    a loop summing again and again allocates nothing."""
+    if n <= _PAIRWISE_BLOCK:
+        return _block_sum(values, start, n)
     # numpy recurses into the halves; numba's on-disk cache cannot hold a recursive function
     # (a cached one crashed when loaded), so the halves are walked with a stack of segments.
-    segment_start = np.empty(64, dtype=np.int64)
-    segment_size = np.empty(64, dtype=np.int64)
-    left_sum = np.empty(64)
-    right_pending = np.zeros(64, dtype=np.bool_)
+    # Every level's flag is back to False when the walk ends, ready for the next sum.
+    segment_start, segment_size, left_sum, right_pending = stack
     depth = 0
     segment_start[0], segment_size[0] = start, n
     while True:

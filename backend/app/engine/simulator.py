@@ -167,6 +167,9 @@ def simulate(
         if leverage is None
         else np.asarray(leverage, dtype=np.float64)
     )
+    if not (leverage > 0).all():
+        # The loop divides by it unchecked (numba's numpy error model).
+        raise BacktestInputError("leverage must be > 0")
     last_rows = (
         np.full(n_assets, n_sessions, dtype=np.int64)
         if last_rows is None
