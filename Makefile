@@ -10,9 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	# Compile the engine's numba loop once into its on-disk cache (about half a minute).
+	# Compile the engine's numba code once into its on-disk cache (about half a minute).
 	$(BIN)/python -c 'from app.engine.simulator import compile_engine; compile_engine()'
-	$(BIN)/python -c 'from app.engine.statistics_loops import compile_loops; compile_loops()'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -29,6 +29,9 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 from app.engine.decimal_parse import NEEDS_EXACT, POWERS_OF_FIVE, decimal_to_double
+from app.engine.numba_cache import drop_stale_cache
+
+drop_stale_cache()
 
 __all__ = [
     *("NOT_FINITE", "NOT_PLAIN", "PADDING", "PLAIN"),

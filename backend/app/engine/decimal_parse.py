@@ -25,6 +25,10 @@ from numba import njit, types
 from numba.cpython.unsafe.numbers import leading_zeros
 from numba.extending import intrinsic
 
+from app.engine.numba_cache import drop_stale_cache
+
+drop_stale_cache()
+
 SMALLEST_POWER = -342  # w * 10^q rounds to 0 below it for any w < 2^64
 LARGEST_POWER = 308  # and overflows above it
 NEEDS_EXACT = np.uint64(0x7FF8_0000_0000_0001)  # a NaN payload: "parse me exactly elsewhere"

@@ -21,7 +21,10 @@ from app.engine.loop_steps import (
     reducing_first,
     valid_price,
 )
+from app.engine.numba_cache import drop_stale_cache
 from app.engine.pairwise import new_pairwise_stack, pairwise_sum_on
+
+drop_stale_cache()
 
 
 @njit(cache=True)

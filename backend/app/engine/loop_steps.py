@@ -1,7 +1,8 @@
 """The steps of the compiled event loop (:mod:`app.engine.event_loop`): one decision's
-orders, one batch of fills, the equity of the sessions until the next event. They update the loop's state in place, held in plain arrays
-because numba's cached code takes no objects: ``money`` = [cash, total fees], ``counts`` =
-[fills, closing P&Ls, orders submitted], ``error`` = [reason, row, asset].
+orders, one batch of fills, the equity of the sessions until the next event. They update the
+loop's state in place, held in plain arrays because numba's cached code takes no objects:
+``money`` = [cash, total fees], ``counts`` = [fills, closing P&Ls, orders submitted],
+``error`` = [reason, row, asset].
 
 Steps whose divisors are never zero (a checked price, a leverage > 0, a guarded share count)
 use numpy's error model: no test of each divisor for a Python ``ZeroDivisionError``. The
@@ -19,8 +20,11 @@ from app.engine.execution import (
     DECIDE_WHEN_FLAT,
     NEGATIVE_PORTFOLIO,
 )
+from app.engine.numba_cache import drop_stale_cache
 from app.engine.orders import apply_fill, order_fee, set_holdings_quantity
 from app.engine.pairwise import pairwise_sum_on
+
+drop_stale_cache()
 
 
 @njit(cache=True, inline="always")

@@ -25,6 +25,9 @@ from app.engine.execution import (
     MAX_SIZING_STEPS,
     ExecutionSettings,
 )
+from app.engine.numba_cache import drop_stale_cache
+
+drop_stale_cache()
 
 __all__ = [
     "ExecutionSettings",

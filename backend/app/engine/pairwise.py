@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from app.engine.numba_cache import drop_stale_cache
+
+drop_stale_cache()
+
 # numpy's pairwise summation: blocks of up to 128 summed with 8 accumulators.
 _PAIRWISE_BLOCK = 128
 

@@ -261,11 +261,11 @@ def simulate(
 
 
 def compile_engine() -> None:
-    """Compile the event loop and the scanner of weights and scores files (or load them from
-    numba's cache beside the sources): a tiny run with the argument types every backtest
-    uses. ``make install`` calls it, so that the
-    first backtest of a fresh checkout, and each worker process, does not compile it (about
-    half a minute on 2 cores)."""
+    """Compile the event loop, the scanner of weights and scores files and the statistics'
+    loops (or load them from numba's cache beside the sources): tiny runs with the argument
+    types every backtest uses. ``make install`` calls it, so that the first backtest of a
+    fresh checkout, and each worker process, does not compile them (about half a minute on 2
+    cores)."""
     sessions = pd.bdate_range("2020-01-06", periods=3)
     price = np.array([[10.0, 20.0], [11.0, 21.0], [12.0, 22.0]])
     for fill_model in FILL_MODELS:
@@ -293,3 +293,6 @@ def compile_engine() -> None:
         np.zeros(1, dtype=np.int64),
         part.values,
     )
+    from app.engine.statistics_loops import compile_loops
+
+    compile_loops()

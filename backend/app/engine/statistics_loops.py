@@ -14,7 +14,10 @@ import math
 import numpy as np
 from numba import njit
 
+from app.engine.numba_cache import drop_stale_cache
 from app.engine.pairwise import pairwise_sum
+
+drop_stale_cache()
 
 FOUR_DECIMALS = 1e4  # 10^4, exact
 TEN_DECIMALS = 1e10  # 10^10, exact
@@ -158,9 +161,8 @@ def mean(values: np.ndarray) -> float:
 
 def compile_loops() -> None:
     """Compile these loops (or load them from numba's cache beside the sources) with the
-    argument types a backtest passes; ``make install`` calls it after
-    :func:`app.engine.simulator.compile_engine` (about 1.5 s on 2 cores otherwise paid by the
-    first backtest of a fresh checkout)."""
+    argument types a backtest passes; :func:`app.engine.simulator.compile_engine` calls it
+    (about 1.5 s on 2 cores otherwise paid by the first backtest of a fresh checkout)."""
     values = np.array([100.0, 101.0, 99.5])
     bars = np.array([-1, 0, 1], dtype=np.int64)
     seconds = np.array([0, 86400, 172800], dtype=np.int64)
