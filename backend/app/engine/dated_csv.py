@@ -47,12 +47,14 @@ class DatedPanel:
 
 @dataclass(frozen=True)
 class _CodedRows:
-    """Rows as codes into a part's distinct dates and symbols, and their values."""
+    """Rows as codes into a part's distinct dates and symbols, and their values; a code's
+    date (symbol) is ``days[date_index[code]]`` (``symbol_texts[symbol_index[code]]``) of
+    the file's distinct dates and symbols."""
 
     date_code: np.ndarray
-    n_dates: int
+    date_index: np.ndarray
     symbol_code: np.ndarray
-    n_symbols: int
+    symbol_index: np.ndarray
     values: np.ndarray
 
 
@@ -83,19 +85,16 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
     column_of_name = {name: column for column, name in enumerate(symbols)}
     column_of_symbol = np.array([column_of_name[name] for name in names], dtype=np.int64)
     values = np.full((len(dates), len(symbols)), np.nan)
-    date_offset, symbol_offset = 0, 0
     for part in parts:
         if not scatter_rows(
             values,
             part.date_code,
-            row_of_date[date_offset : date_offset + part.n_dates],
+            row_of_date[part.date_index],
             part.symbol_code,
-            column_of_symbol[symbol_offset : symbol_offset + part.n_symbols],
+            column_of_symbol[part.symbol_index],
             part.values,
         ):
             raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
-        date_offset += part.n_dates
-        symbol_offset += part.n_symbols
     symbols = np.array(symbols, dtype=object)
     return DatedPanel(dates, symbols, values, sum(len(part.values) for part in parts))
 
@@ -161,7 +160,9 @@ def _read_with_pandas(path: Path, value_column: str, what: str):
     values = values.astype(float).to_numpy()
     # As the plain reader's codes (one compiled scatter for both).
     date_codes, symbol_codes = date_codes.astype(np.int32), symbol_codes.astype(np.int32)
-    rows = _CodedRows(date_codes, len(date_texts), symbol_codes, len(symbol_texts), values)
+    rows = _CodedRows(
+        date_codes, np.arange(len(date_texts)), symbol_codes, np.arange(len(symbol_texts)), values
+    )
     return [rows], days, np.asarray(symbol_texts, dtype=object)
 
 
@@ -173,64 +174,54 @@ _PANDAS_NA_TEXTS = frozenset(
         *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
     ]
 )
-_NEWLINE, _RETURN = 10, 13
 
 
 def _read_plain(path: Path, value_column: str):
     """The plain shape (module docstring) as :func:`_read_with_pandas` returns it, or None
-    for pandas to read the file. Quotes,
-    spaces, tabs, NUL and a stray ``\\r`` are all below ``,`` (44), which no field of the
-    plain shape holds, so a file holding any of them is declined."""
-    from app.engine.dated_csv_scan import PADDING, PLAIN, scan_rows
+    for pandas to read the file. Quotes, spaces, tabs, NUL and a stray ``\\r`` are all
+    below ``,`` (44), which no field of the plain shape holds, so a file holding any of them
+    is declined."""
+    from app.engine.dated_csv_scan import PLAIN, scan_file
 
-    with open(path, "rb") as handle:
-        size = handle.seek(0, 2)
-        handle.seek(0)
-        # Room for a last line end and the scanner's word loads past it.
-        buffer = bytearray(size + 2 + PADDING)
-        size = handle.readinto(memoryview(buffer)[:size])
-    header_end = buffer.find(b"\n", 0, size)
-    if header_end < 0:
+    scanned = scan_file(path)
+    if scanned is None:
         return None
+    data, parts = scanned.data, scanned.parts
     try:
-        header = bytes(buffer[:header_end]).decode("utf-8-sig")
+        header = data[: scanned.header_end].tobytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
     if [name.strip().lower() for name in header.split(",")] != ["date", "symbol", value_column]:
         return None
-    # Lines end as the header's does: "\n", or "\r\n" (Windows).
-    line_end = b"\r\n" if header_end > 0 and buffer[header_end - 1] == _RETURN else b"\n"
-    if buffer[size - 1] != _NEWLINE:
-        buffer[size : size + len(line_end)] = line_end  # the last line without its end
-        size += len(line_end)
-    parts = scan_rows(buffer, header_end + 1, size, len(line_end))
     if any(part.result != PLAIN for part in parts) or not sum(len(p.values) for p in parts):
         return None
     days = _days_of_keys(np.concatenate([part.run_dates for part in parts]))
     if days is None:
         return None
+    # The halves mostly share their symbols: each distinct one is decoded once.
+    keys, symbol_index = np.unique(
+        np.concatenate([part.symbol_keys for part in parts]), return_inverse=True
+    )
     try:
-        symbol_texts = [
-            key.to_bytes(8, "little").rstrip(b"\0").decode()
-            for part in parts
-            for key in part.symbol_keys.tolist()
-        ]
+        symbol_texts = [key.to_bytes(8, "little").rstrip(b"\0").decode() for key in keys.tolist()]
     except UnicodeDecodeError:
         return None
     if not _pandas_reads_as_text(symbol_texts):
         return None
+    rows = []
+    n_dates, n_symbols = 0, 0
     for part in parts:
         if len(part.exact_fields):  # numbers of more than 19 significant digits
-            exact = _parse_doubles(buffer, part.exact_fields[:, 0], part.exact_fields[:, 1])
+            exact = _parse_doubles(data, part.exact_fields[:, 0], part.exact_fields[:, 1])
             if exact is None:
                 return None
             part.values[np.isnan(part.values)] = exact
-    rows = [
-        _CodedRows(
-            part.date_run, len(part.run_dates), part.symbol_code, len(part.symbol_keys), part.values
-        )
-        for part in parts
-    ]
+        date_index = np.arange(n_dates, n_dates + len(part.run_dates))
+        part_symbols = symbol_index[n_symbols : n_symbols + len(part.symbol_keys)]
+        codes = _CodedRows(part.date_run, date_index, part.symbol_code, part_symbols, part.values)
+        rows.append(codes)
+        n_dates += len(part.run_dates)
+        n_symbols += len(part.symbol_keys)
     return rows, days, np.array(symbol_texts, dtype=object)
 
 
@@ -247,13 +238,13 @@ def _pandas_reads_as_text(texts: list[str]) -> bool:
     return False
 
 
-def _parse_doubles(buffer: bytearray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
-    """The numbers in ``buffer[starts[i]:ends[i]]`` by Arrow's cast (correctly rounded), or
+def _parse_doubles(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The numbers in ``data[starts[i]:ends[i]]`` (bytes) by Arrow's cast (correctly rounded), or
     None when one is not a finite number (pandas then reads the file and names the problem)."""
     n = len(starts)
     if ends[-1] >= 2**31:
         return None
-    # A string array over the buffer alternating value fields and the bytes between them,
+    # A string array over the bytes alternating value fields and the bytes between them,
     # the latter null (validity bits 0101...): the cast parses the fields in place, no copy.
     count = 2 * n - 1
     offsets = np.empty(2 * n, dtype=np.int32)
@@ -263,7 +254,7 @@ def _parse_doubles(buffer: bytearray, starts: np.ndarray, ends: np.ndarray) -> n
     strings = pa.Array.from_buffers(
         pa.string(),
         count,
-        [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(buffer)],
+        [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)],
         null_count=n - 1,
     )
     try:

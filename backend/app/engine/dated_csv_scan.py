@@ -18,6 +18,7 @@ buffer."""
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -35,7 +36,7 @@ drop_stale_cache()
 
 __all__ = [
     *("NOT_FINITE", "NOT_PLAIN", "PADDING", "PLAIN"),
-    *("ScannedRows", "scan_rows", "scatter_rows"),
+    *("ScannedFile", "ScannedRows", "scan_file", "scatter_rows"),
 ]
 
 # Scan results (the first element of scan_rows' result).
@@ -185,18 +186,119 @@ def _symbol_code(key, keys, slots, n_keys):
     return n_keys, slots
 
 
-def scan_rows(buffer: bytearray, start: int, end: int, line_end_length: int) -> list[ScannedRows]:
-    """Scan the rows in ``buffer[start:end]`` (whole lines, each ending in ``\\n`` or, with
-    ``line_end_length`` 2, ``\\r\\n``; :data:`PADDING` bytes after ``end``), as parts in
-    file order, each with its own codes: a file of over a megabyte is scanned in two halves
-    at once, on two cores where there are two (each half in compiled code, free of the GIL)."""
-    data = np.frombuffer(buffer, dtype=np.uint8)
-    middle = buffer.find(b"\n", (start + end) // 2, end) + 1
-    if end - start < _SPLIT_BYTES or (os.cpu_count() or 1) < 2 or middle <= 0:
-        return [_scan_part(data, start, end, line_end_length)]
-    second_half = _second_thread().submit(_scan_part, data, middle, end, line_end_length)
-    first = _scan_part(data, start, middle, line_end_length)
-    return [first, second_half.result()]
+class ScannedFile(NamedTuple):
+    """A file read and its rows scanned, as parts in file order, each with its own codes."""
+
+    data: np.ndarray  # uint8: the file's bytes (a last line end added), then PADDING
+    header_end: int  # where the header line's "\\n" is
+    parts: list[ScannedRows]
+
+
+def scan_file(path) -> ScannedFile | None:
+    """Read a file and scan its rows after the header line, each ending as the header does
+    (``\\n`` or ``\\r\\n``; the last one may lack it). None for a file without a line
+    end after its header, or one that changed while it was read (the caller then reads it
+    by other means).
+
+    A file of over a megabyte is read and scanned in two halves at once: the second half on
+    a second thread (``os.preadv`` and the compiled scan run free of the GIL), its rows from
+    its first line end on. Copying a 6 MB file from the page cache takes about 1 ms with the
+    CPU's caches cold, as in a backtest, and scanning it 5 ms."""
+    with open(path, "rb") as handle:
+        descriptor = handle.fileno()
+        size = os.fstat(descriptor).st_size
+        data = np.empty(size + 2 + PADDING, dtype=np.uint8)
+        data[size:] = 0
+        if size >= _SPLIT_BYTES and (os.cpu_count() or 1) >= 2 and hasattr(os, "preadv"):
+            return _scan_in_halves(descriptor, data, size)
+        if _read_into(descriptor, data[:size], 0) < size:
+            return None
+    header_end = _find_newline(data, 0, size)
+    if header_end < 0:
+        return None
+    line_end_length = _line_end_length(data, header_end)
+    end = _end_last_line(data, size, line_end_length)
+    return ScannedFile(data, header_end, [_scan_part(data, header_end + 1, end, line_end_length)])
+
+
+def _scan_in_halves(descriptor: int, data: np.ndarray, size: int) -> ScannedFile | None:
+    middle = size // 2
+    second_start: queue.SimpleQueue = queue.SimpleQueue()
+    second_half = _second_thread().submit(
+        _read_and_scan_second_half, descriptor, data, middle, size, second_start
+    )
+    try:
+        complete = _read_into(descriptor, data[:middle], 0) == middle
+        start = second_start.get()
+        header_end = _find_newline(data, 0, middle)
+        if not complete or start < 0 or header_end < 0:
+            return None
+        line_end_length = _line_end_length(data, header_end)
+        first = _scan_part(data, header_end + 1, start, line_end_length)
+    finally:
+        # Waited for whatever happened: its reads must end before the file is closed.
+        second = second_half.result()
+    if second is None or second[1] != line_end_length:  # lines that end in two ways
+        return None
+    return ScannedFile(data, header_end, [first, second[0]])
+
+
+def _read_and_scan_second_half(
+    descriptor: int, data: np.ndarray, middle: int, size: int, start: queue.SimpleQueue
+) -> tuple[ScannedRows, int] | None:
+    """Read ``data[middle:size]``, hand over where its rows start (after its first line end;
+    -1 when it has none or the file was cut short), and scan them, each line ending as the
+    first does. Returns (the rows, their line end's length), or None."""
+    rows_start = -1
+    try:
+        if _read_into(descriptor, data[middle:size], middle) == size - middle:
+            newline = _find_newline(data, middle + 1, size)
+            if newline >= 0:
+                rows_start = newline + 1
+    finally:
+        start.put(rows_start)  # also after an error: the first half waits for it
+    if rows_start < 0:
+        return None
+    line_end_length = _line_end_length(data, rows_start - 1)
+    end = _end_last_line(data, size, line_end_length)
+    return _scan_part(data, rows_start, end, line_end_length), line_end_length
+
+
+def _line_end_length(data: np.ndarray, newline: int) -> int:
+    """2 for a line ending in "\\r\\n" at ``newline``, else 1."""
+    return 2 if newline > 0 and data[newline - 1] == _RETURN else 1
+
+
+def _end_last_line(data: np.ndarray, size: int, line_end_length: int) -> int:
+    """Add a line end after a last line without one; where the rows end."""
+    if data[size - 1] == _NEWLINE:
+        return size
+    if line_end_length == 2:
+        data[size] = _RETURN
+    data[size + line_end_length - 1] = _NEWLINE
+    return size + line_end_length
+
+
+def _read_into(descriptor: int, view: np.ndarray, offset: int) -> int:
+    """Read the file from ``offset`` into ``view`` until it is full or the file ends; the
+    bytes read (os.preadv leaves the file position alone and the GIL free)."""
+    done = 0
+    buffer = memoryview(view)
+    while done < len(buffer):
+        n = os.preadv(descriptor, [buffer[done:]], offset + done)
+        if n == 0:
+            break
+        done += n
+    return done
+
+
+@njit(cache=True, nogil=True)
+def _find_newline(data, start, end):
+    """The first "\\n" in ``data[start:end]``, or -1."""
+    for k in range(start, end):
+        if data[k] == _NEWLINE:
+            return k
+    return -1
 
 
 @njit(cache=True)

@@ -281,10 +281,15 @@ def compile_engine() -> None:
             dividends=np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.0]]),
             split_ratio=np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 2.0]]),
         )
-    from app.engine.dated_csv_scan import PADDING, scan_rows, scatter_rows
+    import tempfile
+    from pathlib import Path
 
-    row = b"2020-01-06,A,0.5\n"
-    (part,) = scan_rows(bytearray(row + bytes(PADDING)), 0, len(row), 1)
+    from app.engine.dated_csv_scan import scan_file, scatter_rows
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "weights.csv"
+        path.write_text("date,symbol,weight\n2020-01-06,A,0.5\n")
+        (part,) = scan_file(path).parts
     scatter_rows(
         np.full((1, 1), np.nan),
         part.date_run,

@@ -288,7 +288,7 @@ def target_weights_schedule(
     if not used.any():
         raise BacktestInputError("weights file has no rows in the backtest window")
     rows = decided[used]
-    weights = file.values[used]
+    weights = file.values if used.all() else file.values[used]  # the table is ours to change
     weights[np.isnan(weights)] = 0.0  # a symbol without a row that date
     check_weight_sums(weights, bool(params.get("allow_leverage", False)), sessions, rows)
     return TargetSchedule(columns, rows, weights)

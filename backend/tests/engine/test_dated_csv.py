@@ -47,14 +47,6 @@ def read_with_pandas_only(path, value_column="weight", what="weights"):
         dated_csv._read_plain = original
 
 
-def plain_rows(path, line_end):
-    """scan_rows' arguments for the rows of a plain file that ends in a line end."""
-    from app.engine.dated_csv_scan import PADDING
-
-    data = path.read_bytes()
-    return bytearray(data + bytes(PADDING)), data.index(b"\n") + 1, len(data), len(line_end)
-
-
 def random_weights_text(rng, n_dates=40, symbols=("A", "BB", "S0001", "ABCDEFGH", "x.y")):
     days = pd.bdate_range("2021-01-04", periods=n_dates)
     lines = []
@@ -298,11 +290,13 @@ def test_duplicates_in_different_halves_are_found(tmp_path):
         dated_csv.read_dated_csv(path, "weight", "weights")
 
 
-@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, monkeypatch):
-    """Files over a megabyte are scanned in two halves at once: a symbol first seen in the
-    second half, a date's run across the split and numbers of every kind come out as one
-    pass (and pandas) reads them."""
+@pytest.mark.parametrize(
+    "line_end, final_line_end", [("\n", True), ("\r\n", True), ("\n", False), ("\r\n", False)]
+)
+def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, final_line_end, monkeypatch):
+    """Files over a megabyte are read and scanned in two halves at once: a symbol first seen
+    in the second half, a date's run across the split, numbers of every kind and a last line
+    without its end come out as one pass (and pandas) reads them."""
     from app.engine import dated_csv_scan
 
     rng = np.random.default_rng(17)
@@ -313,16 +307,34 @@ def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, monkeypatch
         for symbol in symbols:
             weight = float(rng.random() * 10.0 ** -rng.integers(0, 4))
             lines.append(f"{day.date()},{symbol},{weight!r}")
-    text = line_end.join(["date,symbol,weight", *lines]) + line_end
+    text = line_end.join(["date,symbol,weight", *lines]) + (line_end if final_line_end else "")
     assert len(text) > 1 << 20
     path = tmp_path / "w.csv"
     path.write_bytes(text.encode())
     split = dated_csv.read_dated_csv(path, "weight", "weights")
-    assert len(dated_csv_scan.scan_rows(*plain_rows(path, line_end))) == 2
+    assert len(dated_csv_scan.scan_file(path).parts) == 2
     assert rows_of(split) == rows_of(read_with_pandas_only(path))
     assert rows_of(split) == rows_of_lines(lines)
     monkeypatch.setattr(dated_csv_scan, "_SPLIT_BYTES", 1 << 40)  # one pass
-    assert len(dated_csv_scan.scan_rows(*plain_rows(path, line_end))) == 1
+    assert len(dated_csv_scan.scan_file(path).parts) == 1
     whole = dated_csv.read_dated_csv(path, "weight", "weights")
     for name in ("dates", "symbols", "values", "n_rows"):
         np.testing.assert_array_equal(getattr(split, name), getattr(whole, name))
+
+
+def test_a_file_whose_halves_end_lines_differently_goes_to_pandas(tmp_path):
+    lines = [
+        f"{day.date()},S{n:04d},0.00123"
+        for day in pd.bdate_range("2015-01-01", periods=500)
+        for n in range(100)
+    ]
+    half = len(lines) // 2
+    text = "\n".join(["date,symbol,weight", *lines[:half]]) + "\n"
+    text += "\r\n".join(lines[half:]) + "\r\n"  # the second half's lines end as Windows' do
+    path = tmp_path / "w.csv"
+    path.write_text(text, newline="")
+    assert path.stat().st_size > 1 << 20
+    assert dated_csv._read_plain(path, "weight") is None
+    assert rows_of(dated_csv.read_dated_csv(path, "weight", "weights")) == rows_of(
+        read_with_pandas_only(path)
+    )
