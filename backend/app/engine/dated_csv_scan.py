@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 import queue
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -31,6 +29,7 @@ from numba.extending import intrinsic
 
 from app.engine.decimal_parse import NEEDS_EXACT, POWERS_OF_FIVE, decimal_to_double
 from app.engine.numba_cache import drop_stale_cache
+from app.engine.second_thread import second_thread
 
 drop_stale_cache()
 
@@ -224,7 +223,7 @@ def scan_file(path) -> ScannedFile | None:
 def _scan_in_halves(descriptor: int, data: np.ndarray, size: int) -> ScannedFile | None:
     middle = size // 2
     second_start: queue.SimpleQueue = queue.SimpleQueue()
-    second_half = _second_thread().submit(
+    second_half = second_thread().submit(
         _read_and_scan_second_half, descriptor, data, middle, size, second_start
     )
     try:
@@ -314,18 +313,6 @@ def scatter_rows(panel, date_run, row_of_run, symbol_code, column_of_code, value
 
 
 _SPLIT_BYTES = 1 << 20
-_second: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the thread)
-_second_lock = threading.Lock()
-
-
-def _second_thread() -> ThreadPoolExecutor:
-    """This process's thread for second halves (a forked child gets its own: the parent's
-    thread does not exist there)."""
-    global _second
-    with _second_lock:
-        if _second is None or _second[0] != os.getpid():
-            _second = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="dated-csv-scan"))
-        return _second[1]
 
 
 def _scan_part(data: np.ndarray, start: int, end: int, line_end_length: int) -> ScannedRows:

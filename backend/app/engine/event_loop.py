@@ -17,7 +17,6 @@ from app.engine.execution import BAD_FILL_PRICE
 from app.engine.loop_steps import (
     decision_orders,
     fill_orders,
-    mark_equity,
     reducing_first,
     valid_price,
 )
@@ -57,11 +56,10 @@ def run_events(
     (fractional shares, free portfolio percentage, minimum order margin percentage, fee model
     code, fee bps).
 
-    Returns (shares after each event, cash after each event, equity at each session's close,
-    traded value per session, fills (asset, quantity, price, fee), fill rows (decision row,
-    fill row), closing P&Ls, (cash, total fees), (fills, closing P&Ls, orders submitted),
-    error record). equity[t] = cash[t] + sum over held assets, in column order, of
-    shares * mark."""
+    Returns (shares after each event, cash after each event, traded value per session, fills
+    (asset, quantity, price, fee), fill rows (decision row, fill row), closing P&Ls, (cash,
+    total fees), (fills, closing P&Ls, orders submitted), error record). The equity follows
+    from the first two (:func:`app.engine.loop_steps.mark_events`)."""
     fractional = settings[0]
     fee_model, fee_bps = settings[3], settings[4]
     n_assets = columns.size
@@ -78,8 +76,6 @@ def run_events(
     pnl = np.empty(capacity)
     snapshot_shares = np.empty((n_events, n_assets))
     snapshot_cash = np.empty(n_events)
-    equity = np.empty(n_sessions)
-    held_scratch = (np.empty(n_assets), np.empty(n_assets, dtype=np.uint64))
     traded_value = np.zeros(n_sessions)
     shares = np.zeros(n_assets)
     average = np.zeros(n_assets)
@@ -304,16 +300,10 @@ def run_events(
                     alive[a] = False
         snapshot_shares[event_index] = shares
         snapshot_cash[event_index] = money[0]
-        # Equity at each close until the next event: the holdings are fixed, the marks move.
-        segment_end = event_rows[event_index + 1] if event_index + 1 < n_events else n_sessions
-        mark_equity(
-            equity, row, segment_end, first_row, money[0], shares, columns, mark, held_scratch
-        )
 
     return (
         snapshot_shares,
         snapshot_cash,
-        equity,
         traded_value,
         fills[: counts[0]],
         fill_rows[: counts[0]],
@@ -328,7 +318,6 @@ def run_events(
 def _stopped(error):
     return (
         np.empty((0, 0)),
-        np.empty(0),
         np.empty(0),
         np.empty(0),
         np.empty((0, 4)),

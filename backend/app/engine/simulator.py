@@ -39,6 +39,7 @@ from app.engine.execution import (
     ExecutionSettings,
 )
 from app.engine.market import forward_filled
+from app.engine.second_thread import second_thread
 
 __all__ = [
     "DECIDE_ALWAYS",
@@ -109,6 +110,10 @@ class SimulationOutput:
         return np.repeat(self.event_cash, self.event_lengths)
 
 
+# Events x assets from which the equity is marked in two halves at once.
+_SPLIT_EVENT_CELLS = 20_000
+
+
 def simulate(
     *,
     sessions: pd.DatetimeIndex,
@@ -143,6 +148,7 @@ def simulate(
     mark = last known close."""
     # Imported here: numba is only loaded by the processes that run backtests.
     from app.engine.event_loop import run_events
+    from app.engine.loop_steps import mark_events
 
     n_sessions = len(sessions)
     if columns is None:
@@ -156,6 +162,7 @@ def simulate(
         window = slice(first_row, first_row + n_sessions)
         if mark_price is None:
             mark_price = forward_filled(close_price)
+    mark_price = np.ascontiguousarray(mark_price, dtype=np.float64)
     decision_rows = np.asarray(decision_rows, dtype=np.int64)
     modes = (
         np.zeros(len(decision_rows), dtype=np.int64)
@@ -199,7 +206,6 @@ def simulate(
     (
         event_shares,
         event_cash,
-        equity,
         traded_value,
         fills,
         fill_rows,
@@ -215,7 +221,7 @@ def simulate(
         modes,
         np.ascontiguousarray(open_price, dtype=np.float64),
         np.ascontiguousarray(close_price, dtype=np.float64),
-        np.ascontiguousarray(mark_price, dtype=np.float64),
+        mark_price,
         columns,
         window.start,
         n_sessions,
@@ -244,6 +250,21 @@ def simulate(
         raise BacktestInputError(
             f"no valid fill price for {symbols[asset]} on {sessions[row].date()}"
         )
+    # The equity at each close, from the holdings after each event: the first half of the
+    # events here, the second half on the second thread (together about 0.5 ms for 500
+    # assets held over 1,500 sessions).
+    equity = np.empty(n_sessions)
+    n_events = len(event_rows)
+    marks = (n_sessions, window.start, event_cash, event_shares, columns, mark_price)
+    if n_events * n_assets < _SPLIT_EVENT_CELLS:
+        mark_events(equity, event_rows, 0, n_events, *marks)
+    else:
+        half = n_events // 2
+        second_half = second_thread().submit(
+            mark_events, equity, event_rows, half, n_events, *marks
+        )
+        mark_events(equity, event_rows, 0, half, *marks)
+        second_half.result()
     return SimulationOutput(
         equity=equity,
         realized_pnl=realized_pnl,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.engine import run_backtest
+from app.engine import run_backtest, simulator
 from app.engine.errors import BacktestInputError
 from app.engine.orders import ExecutionSettings
 from app.engine.pairwise import new_pairwise_stack, pairwise_sum, pairwise_sum_on
@@ -161,10 +161,15 @@ def test_a_lone_decision_equals_the_general_path_of_several(small_synth, seed):
     _same_run(lone, doubled)
 
 
+@pytest.mark.parametrize("in_halves", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_equity_is_cash_plus_positions_marked_in_column_order(small_synth, seed):
-    """The loop marks several sessions side by side; each session's sum must still run left
-    to right over the held assets, as a plain loop does."""
+def test_equity_is_cash_plus_positions_marked_in_column_order(
+    small_synth, seed, in_halves, monkeypatch
+):
+    """Several sessions are marked side by side, the events' two halves at once on two
+    threads (runs of enough events x assets); each session's sum must still run left to
+    right over the held assets, as a plain loop does."""
+    monkeypatch.setattr(simulator, "_SPLIT_EVENT_CELLS", 0 if in_halves else 10**12)
     run = _random_run(seed, small_synth)
     out = simulate(**run)
     mark = small_synth.marks()[run["first_row"] :][:, run["columns"]]
