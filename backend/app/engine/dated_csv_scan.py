@@ -373,6 +373,7 @@ def _scan(
     n_rows, n_runs, n_symbols, n_exact = 0, 0, 0, 0
     # The previous row's date as two words: its first 8 bytes, and the last 2 with the comma.
     last_date_head, last_date_tail = np.uint64(0), np.uint64(0)
+    last_code = -1  # the previous row's symbol
     position = start
     while position < end:
         # The date: YYYY-MM-DD and a comma; checked and read where it differs from the last.
@@ -407,12 +408,12 @@ def _scan(
         position += length + 1
         # Files list a date's symbols in the same order date after date: try the symbol
         # after the previous row's before the table.
-        code = symbol_code[n_rows - 1] + 1 if n_rows else n_symbols
+        code = last_code + 1
         if code >= n_symbols or symbol_keys[code] != key:
             code, slots = _symbol_code(key, symbol_keys, slots, n_symbols)
             if code == n_symbols:
                 n_symbols += 1
-        symbol_code[n_rows] = code
+        symbol_code[n_rows] = last_code = code
 
         # The number: w * 10^q from its significant digits (those from the first nonzero one
         # on), exact in w while there are at most 19 of them.
@@ -422,7 +423,9 @@ def _scan(
             position += 1
         integer_start = position
         position = _skip_zeros(data, position)
-        w, digits_end = _accumulate_digits(data, position, np.uint64(0))
+        w, digits_end = np.uint64(0), position
+        if _digit(data[position]):  # not the usual 0.xxx, whose 0 was skipped
+            w, digits_end = _accumulate_digits(data, position, w)
         n_significant = digits_end - position
         n_digits = digits_end - integer_start
         q = 0
