@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -208,8 +209,9 @@ def scan_file(path) -> ScannedFile | None:
         size = os.fstat(descriptor).st_size
         data = np.empty(size + 2 + PADDING, dtype=np.uint8)
         data[size:] = 0
-        if size >= _SPLIT_BYTES and (os.cpu_count() or 1) >= 2 and hasattr(os, "preadv"):
-            return _scan_in_halves(descriptor, data, size)
+        second = second_thread()
+        if size >= _SPLIT_BYTES and second is not None and hasattr(os, "preadv"):
+            return _scan_in_halves(descriptor, data, size, second)
         if _read_into(descriptor, data[:size], 0) < size:
             return None
     header_end = _find_newline(data, 0, size)
@@ -220,10 +222,12 @@ def scan_file(path) -> ScannedFile | None:
     return ScannedFile(data, header_end, [_scan_part(data, header_end + 1, end, line_end_length)])
 
 
-def _scan_in_halves(descriptor: int, data: np.ndarray, size: int) -> ScannedFile | None:
+def _scan_in_halves(
+    descriptor: int, data: np.ndarray, size: int, second: ThreadPoolExecutor
+) -> ScannedFile | None:
     middle = size // 2
     second_start: queue.SimpleQueue = queue.SimpleQueue()
-    second_half = second_thread().submit(
+    second_half = second.submit(
         _read_and_scan_second_half, descriptor, data, middle, size, second_start
     )
     try:

@@ -256,13 +256,12 @@ def simulate(
     equity = np.empty(n_sessions)
     n_events = len(event_rows)
     marks = (n_sessions, window.start, event_cash, event_shares, columns, mark_price)
-    if n_events * n_assets < _SPLIT_EVENT_CELLS:
+    second = second_thread() if n_events * n_assets >= _SPLIT_EVENT_CELLS else None
+    if second is None:
         mark_events(equity, event_rows, 0, n_events, *marks)
     else:
         half = n_events // 2
-        second_half = second_thread().submit(
-            mark_events, equity, event_rows, half, n_events, *marks
-        )
+        second_half = second.submit(mark_events, equity, event_rows, half, n_events, *marks)
         mark_events(equity, event_rows, 0, half, *marks)
         second_half.result()
     return SimulationOutput(

@@ -82,7 +82,11 @@ def execute_backtest(job: dict[str, Any]) -> dict[str, Any]:
     artifacts_dir, file_roots. Returns ``{"ok": True, "metrics", "artifact_dir"}`` or
     ``{"ok": False, "error": reason}``; never raises for bad input."""
     from app.engine import BacktestInputError, panel_fields, run_backtest
+    from app.engine.second_thread import use_one_thread
     from app.workers.artifacts import write_backtest_artifacts
+
+    # Workers run backtests side by side, one per core: none takes a second core for itself.
+    use_one_thread()
 
     def work() -> dict[str, Any]:
         data = _market(job, panel_fields(job["algorithm_parameters"]))

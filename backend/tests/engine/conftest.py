@@ -4,8 +4,16 @@ from pathlib import Path
 
 import pytest
 
+from app.engine import second_thread
 from app.engine.market import MarketData
 from app.engine.synth import generate_synthetic_market, momentum_scores
+
+
+@pytest.fixture(autouse=True)
+def with_the_second_thread(monkeypatch):
+    """The engine as a lone backtest runs it, with its second thread: a worker run in this
+    process by an earlier test (thread mode) turned it off for the process."""
+    monkeypatch.setattr(second_thread, "_one_thread", False)
 
 
 @pytest.fixture(scope="session")

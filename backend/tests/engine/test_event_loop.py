@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.engine import run_backtest, simulator
+from app.engine import run_backtest, second_thread, simulator
 from app.engine.errors import BacktestInputError
 from app.engine.orders import ExecutionSettings
 from app.engine.pairwise import new_pairwise_stack, pairwise_sum, pairwise_sum_on
@@ -215,3 +215,14 @@ def test_a_leverage_not_above_zero_is_refused():
             settings=ExecutionSettings(),
             leverage=np.array([0.0]),
         )
+
+
+def test_a_worker_takes_no_second_core(small_synth, monkeypatch):
+    """A worker process runs its backtests in one thread (its sweep's other workers keep
+    the other cores busy), with the same results."""
+    run = _random_run(0, small_synth)
+    monkeypatch.setattr(simulator, "_SPLIT_EVENT_CELLS", 0)
+    lone = simulate(**run)
+    second_thread.use_one_thread()
+    assert second_thread.second_thread() is None
+    _same_run(lone, simulate(**run))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 
-from app.engine import load_market_data, run_backtest
+from app.engine import load_market_data, run_backtest, second_thread
 from app.workers import tasks
 
 
@@ -30,8 +30,9 @@ def _job(small_market_dir, tmp_path, run_id: int, **params) -> dict:
 
 
 def test_a_worker_holds_the_backtest_fields_and_adds_the_raw_prices_when_asked(
-    small_market_dir, tmp_path
+    small_market_dir, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr(second_thread, "_one_thread", False)  # restored after the test
     # A copy: this process's panel cache may already hold the shared store whole.
     small_market_dir = shutil.copytree(small_market_dir, tmp_path / "market")
     whole = load_market_data("parquet", small_market_dir)
@@ -46,5 +47,7 @@ def test_a_worker_holds_the_backtest_fields_and_adds_the_raw_prices_when_asked(
         assert outcome["ok"], outcome
         expected = run_backtest(job["algorithm_parameters"], whole)
         assert outcome["metrics"]["statistics"] == dict(expected.statistics)
+    # Workers run side by side, one per core: a backtest takes no second thread there.
+    assert second_thread.second_thread() is None
     after_raw = tasks._market(_job(small_market_dir, tmp_path, 0), ("open", "close"))
     assert after_raw.raw_close is not None and after_raw.volume is None
