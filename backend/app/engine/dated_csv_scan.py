@@ -39,7 +39,7 @@ __all__ = [
     *("ScannedFile", "ScannedRows", "scan_file", "scatter_rows"),
 ]
 
-# Scan results (the first element of scan_rows' result).
+# Scan results (a ScannedRows' result).
 PLAIN = 0
 NOT_PLAIN = 1  # a row outside the plain shape
 NOT_FINITE = 2  # a number beyond the double range
@@ -225,6 +225,8 @@ def scan_file(path) -> ScannedFile | None:
 def _scan_in_halves(
     descriptor: int, data: np.ndarray, size: int, second: ThreadPoolExecutor
 ) -> ScannedFile | None:
+    """:func:`scan_file` of a file of ``size`` bytes: the first half here up to where the
+    second half's rows start, the second half on ``second``."""
     middle = size // 2
     second_start: queue.SimpleQueue = queue.SimpleQueue()
     second_half = second.submit(
@@ -240,10 +242,10 @@ def _scan_in_halves(
         first = _scan_part(data, header_end + 1, start, line_end_length)
     finally:
         # Waited for whatever happened: its reads must end before the file is closed.
-        second = second_half.result()
-    if second is None or second[1] != line_end_length:  # lines that end in two ways
+        second_part = second_half.result()
+    if second_part is None or second_part[1] != line_end_length:  # lines that end two ways
         return None
-    return ScannedFile(data, header_end, [first, second[0]])
+    return ScannedFile(data, header_end, [first, second_part[0]])
 
 
 def _read_and_scan_second_half(
@@ -372,7 +374,8 @@ def _scan(
     exact_fields,
     counts,
 ):
-    """:func:`scan_rows` into its arrays, and into ``counts`` how many of each it found."""
+    """Scan the rows in ``data[start:end]`` into the arrays (see :class:`ScannedRows`), and into
+    ``counts`` how many of each it found; the result: PLAIN, or why not."""
     slots = np.zeros(1024, dtype=np.int64)
     n_rows, n_runs, n_symbols, n_exact = 0, 0, 0, 0
     # The previous row's date as two words: its first 8 bytes, and the last 2 with the comma.
