@@ -290,14 +290,20 @@ def test_duplicates_in_different_halves_are_found(tmp_path):
         dated_csv.read_dated_csv(path, "weight", "weights")
 
 
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 4099])
 @pytest.mark.parametrize(
     "line_end, final_line_end", [("\n", True), ("\r\n", True), ("\n", False), ("\r\n", False)]
 )
-def test_a_file_read_in_two_halves_equals_pandas(tmp_path, line_end, final_line_end, monkeypatch):
-    """Files over a megabyte are read and scanned in two halves at once: a symbol first seen
-    in the second half, a date's run across the split, numbers of every kind and a last line
-    without its end come out as one pass (and pandas) reads them."""
+def test_a_file_read_in_two_halves_equals_pandas(
+    tmp_path, line_end, final_line_end, chunk_bytes, monkeypatch
+):
+    """Files over a megabyte are read and scanned in two halves at once, a chunk at a time:
+    a symbol first seen in the second half, a date's run across the split, lines across
+    chunks, numbers of every kind and a last line without its end come out as one pass (and
+    pandas) reads them."""
     from app.engine import dated_csv_scan
+
+    monkeypatch.setattr(dated_csv_scan, "_CHUNK_BYTES", chunk_bytes)
 
     rng = np.random.default_rng(17)
     days = pd.bdate_range("2015-01-01", periods=500)
@@ -338,3 +344,17 @@ def test_a_file_whose_halves_end_lines_differently_goes_to_pandas(tmp_path):
     assert rows_of(dated_csv.read_dated_csv(path, "weight", "weights")) == rows_of(
         read_with_pandas_only(path)
     )
+
+
+def test_a_header_longer_than_a_chunk_goes_to_pandas(tmp_path, monkeypatch):
+    from app.engine import dated_csv_scan
+
+    monkeypatch.setattr(dated_csv_scan, "_CHUNK_BYTES", 16)
+    path = tmp_path / "w.csv"
+    path.write_text("date,symbol,weight\n2021-01-04,A,0.5\n2021-01-05,A,0.25\n")
+    assert dated_csv_scan.scan_file(path) is None
+    assert rows_of(dated_csv.read_dated_csv(path, "weight", "weights")) == rows_of(
+        read_with_pandas_only(path)
+    )
+    monkeypatch.setattr(dated_csv_scan, "_CHUNK_BYTES", 20)  # the header's end just in it
+    assert len(dated_csv_scan.scan_file(path).parts[0].values) == 2
