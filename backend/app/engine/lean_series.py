@@ -26,8 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from app.engine import statistics_loops as loops
 from app.engine.statistics import SESSION_CLOSE
+
+
+def compiled_loops():
+    """:mod:`app.engine.statistics_loops`, imported when first used: the API server imports
+    this module through ``app.engine`` and must not load numba."""
+    from app.engine import statistics_loops
+
+    return statistics_loops
+
 
 DAY = np.timedelta64(1, "D")
 PROJECT_INTEREST_RATE_FILE = Path(__file__).resolve().parent / "data" / "interest-rate.csv"
@@ -80,7 +88,7 @@ def sampled_equity(
 ) -> EquitySamples:
     """The :class:`EquitySamples` at ``times`` (:func:`sample_times`): the close equity of
     each sample's bar, the start equity before the first, rounded to 4 decimals."""
-    values = loops.sample_values(
+    values = compiled_loops().sample_values(
         np.asarray(bar_of_sample, dtype=np.int64),
         np.ascontiguousarray(close_equity, dtype=float),
         float(start_equity),
@@ -112,7 +120,7 @@ def benchmark_samples(
 def performance_returns(values: np.ndarray) -> np.ndarray:
     """LEAN's daily performance as fractions: round((E[k] - E[k-1]) * 100 / E[k-1], 10) / 100
     for k >= 1 (0 when E[k-1] is 0)."""
-    return loops.performance_fractions(np.ascontiguousarray(values, dtype=float))
+    return compiled_loops().performance_fractions(np.ascontiguousarray(values, dtype=float))
 
 
 def benchmark_returns(benchmark: np.ndarray) -> np.ndarray:
@@ -158,7 +166,7 @@ def turnover_per_sample(samples: EquitySamples, traded_value: np.ndarray) -> np.
     the next midnight, or the final close sample for the last session."""
     # The bars of the samples never decrease: the first sample reflecting session r's close is
     # the midnight after r (or the final sample for the last session).
-    return loops.turnover_fractions(
+    return compiled_loops().turnover_fractions(
         np.asarray(samples.bar_of_sample, dtype=np.int64),
         np.ascontiguousarray(samples.values, dtype=float),
         np.ascontiguousarray(traded_value, dtype=float),
@@ -174,7 +182,8 @@ def drawdown_recovery_days(values: np.ndarray, times: np.ndarray) -> int:
     a drawdown is a run of samples below the peak, recovered by the next sample at one:
     days = ceil((t[recovery] - t[first below]) / 86400 s), the longest such."""
     seconds = np.asarray(times, dtype="datetime64[s]").view(np.int64)
-    return int(loops.longest_recovery_days(np.ascontiguousarray(values, dtype=float), seconds))
+    values = np.ascontiguousarray(values, dtype=float)
+    return int(compiled_loops().longest_recovery_days(values, seconds))
 
 
 # LEAN's BacktestingResultHandler also samples the "Strategy Equity" chart between the daily

@@ -11,12 +11,50 @@ import pandas as pd
 
 from app.engine import lean_series as ls
 from app.engine import statistics as st
-from app.engine import statistics_loops as loops
 from app.engine.lean_result import metrics_from_lean_statistics
 from app.engine.market import MarketData
 from app.engine.market_hours import session_close_times
 
 N = st.TRADING_DAYS_PER_YEAR
+
+
+def compiled_loops():
+    """:mod:`app.engine.statistics_loops`, imported when a run's statistics are first built:
+    the API server imports this module through ``app.engine`` and must not load numba
+    (about 60 MB); its analyses use the numpy definitions of :mod:`app.engine.statistics`."""
+    from app.engine import statistics_loops
+
+    return statistics_loops
+
+
+def sample_variance(values: np.ndarray) -> float:
+    """:func:`app.engine.statistics.sample_variance` in compiled code (the same float)."""
+    values = np.ascontiguousarray(values, dtype=float)
+    return float(compiled_loops().sample_variance(values)) if values.size >= 2 else 0.0
+
+
+def annual_performance(returns: np.ndarray) -> float:
+    """:func:`app.engine.statistics.annual_performance` in compiled code (the same float)."""
+    returns = np.ascontiguousarray(returns, dtype=float)
+    if returns.size == 0:
+        return 0.0
+    return (1.0 + float(compiled_loops().mean(returns))) ** N - 1.0
+
+
+def max_drawdown(equity: np.ndarray) -> float:
+    """:func:`app.engine.statistics.max_drawdown` in compiled code (the same float)."""
+    equity = np.ascontiguousarray(equity, dtype=float)
+    return float(compiled_loops().max_drawdown(equity)) if equity.size else 0.0
+
+
+def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str, float]:
+    """:func:`app.engine.statistics.trade_statistics` in compiled code (the same floats)."""
+    pnl = np.ascontiguousarray(realized_pnl, dtype=float)
+    if pnl.size == 0 or start_equity == 0:
+        return dict.fromkeys(st.TRADE_STATISTICS, 0.0)
+    return st.trade_statistics_of_sums(
+        *compiled_loops().relative_pnl_sums(pnl, float(start_equity))
+    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +97,7 @@ class BenchmarkReturns:
 
     @classmethod
     def of(cls, returns: np.ndarray) -> BenchmarkReturns:
-        return cls(returns, st.sample_variance(returns), st.annual_performance(returns))
+        return cls(returns, sample_variance(returns), annual_performance(returns))
 
 
 @dataclass(frozen=True)
@@ -151,12 +189,12 @@ def portfolio_statistics(
     var(r), the standardised returns, annual_perf(r), beta, the benchmark's moments.
     ``returns``: two or more."""
     n = returns.size
-    mean = float(loops.mean(returns))
-    variance = st.sample_variance(returns)
+    mean = float(compiled_loops().mean(returns))
+    variance = sample_variance(returns)
     std = math.sqrt(variance)
     annual_var = variance * N
     volatility = math.sqrt(annual_var)
-    performance = st.annual_performance(returns)
+    performance = annual_performance(returns)
     downside = st.annual_downside_deviation(returns)
     psr = 0.0
     if std != 0:
@@ -253,11 +291,11 @@ def build_statistics(
         rf = ls.mean_risk_free_rate(chart_times, interest_rates)
     end_equity = float(equity[-1])
     cagr = st.compounding_annual_return(start_equity, end_equity, window.years)
-    max_dd = st.max_drawdown(chart_values)
+    max_dd = max_drawdown(chart_values)
     recovery = ls.drawdown_recovery_days(chart_values, chart_times)
     turnover_points = ls.turnover_per_sample(samples, traded_value)
-    turnover = float(loops.mean(turnover_points)) if turnover_points.size else 0.0
-    trades = st.trade_statistics(closing_pnl, start_equity)
+    turnover = float(compiled_loops().mean(turnover_points)) if turnover_points.size else 0.0
+    trades = trade_statistics(closing_pnl, start_equity)
     # With fewer than two performance values LEAN sets only the equity figures and turnover.
     ratios = dict.fromkeys(PORTFOLIO_STATISTICS, 0.0)
     if performance.size >= 2:

@@ -15,8 +15,6 @@ from functools import cache
 
 import numpy as np
 
-from app.engine import statistics_loops as loops
-
 TRADING_DAYS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.0
 
@@ -66,25 +64,25 @@ def drawdown_series(equity: np.ndarray) -> np.ndarray:
 def max_drawdown(equity: np.ndarray) -> float:
     """Largest peak-to-trough fall as a positive fraction: max_t (1 - equity_t / max_{s<=t}
     equity_s). LEAN's ``Drawdown`` statistic is this number rounded to 3 decimals (0.1 %)."""
-    equity = np.ascontiguousarray(equity, dtype=float)
+    equity = np.asarray(equity, dtype=float)
     if equity.size == 0:
         return 0.0
-    return float(loops.max_drawdown(equity))
+    return float(np.max(drawdown_series(equity)))
 
 
 def sample_variance(values: np.ndarray) -> float:
     """Sample variance sum((x - mean)^2) / (n - 1); 0 for fewer than two values."""
-    values = np.ascontiguousarray(values, dtype=float)
-    return float(loops.sample_variance(values)) if values.size >= 2 else 0.0
+    values = np.asarray(values, dtype=float)
+    return float(np.var(values, ddof=1)) if values.size >= 2 else 0.0
 
 
 def annual_performance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised return from daily returns, LEAN's ``AnnualPerformance``:
     (1 + mean(r)) ** 252 - 1."""
-    returns = np.ascontiguousarray(returns, dtype=float)
+    returns = np.asarray(returns, dtype=float)
     if returns.size == 0:
         return 0.0
-    return (1.0 + float(loops.mean(returns))) ** periods - 1.0
+    return (1.0 + float(np.mean(returns))) ** periods - 1.0
 
 
 def annual_variance(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
@@ -255,14 +253,27 @@ def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str,
     average_win = mean of positive pnl/capital, average_loss = mean of the others,
     profit_loss_ratio = average_win / |average_loss|, win_rate = wins / trades,
     expectancy = win_rate * profit_loss_ratio - loss_rate."""
-    pnl = np.ascontiguousarray(realized_pnl, dtype=float)
+    pnl = np.asarray(realized_pnl, dtype=float)
     if pnl.size == 0 or start_equity == 0:
         return dict.fromkeys(TRADE_STATISTICS, 0.0)
-    win_sum, n_wins, other_sum, n_others = loops.relative_pnl_sums(pnl, float(start_equity))
+    capital_before = start_equity + np.concatenate(([0.0], np.cumsum(pnl)[:-1]))
+    relative = pnl / capital_before
+    wins = pnl > 0
+    n_wins = int(np.count_nonzero(wins))
+    return trade_statistics_of_sums(
+        float(relative[wins].sum()), n_wins, float(relative[~wins].sum()), pnl.size - n_wins
+    )
+
+
+def trade_statistics_of_sums(
+    win_sum: float, n_wins: int, other_sum: float, n_others: int
+) -> dict[str, float]:
+    """:func:`trade_statistics` from the sums and counts of the winning trades' relative P&L
+    and of the others' (each mean is its sum / its count, as numpy's mean)."""
     average_win = win_sum / n_wins if n_wins else 0.0
     average_loss = other_sum / n_others if n_others else 0.0
     profit_loss_ratio = average_win / abs(average_loss) if average_loss != 0 else 0.0
-    win_rate = n_wins / pnl.size
+    win_rate = n_wins / (n_wins + n_others)
     loss_rate = 1.0 - win_rate
     return {
         "average_win": average_win,

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from app.engine import numba_cache
 
 
@@ -49,3 +52,11 @@ def test_once_per_process(tmp_path, monkeypatch):
     (tmp_path / "pairwise.py").write_text("# edited while running\n")
     numba_cache.drop_stale_cache(tmp_path)  # this process already compiled from the old
     assert sorted(path.name for path in cache.glob("*.nb*")) == made
+
+
+def test_the_server_does_not_load_numba():
+    """The API server imports the engine (its checks, its errors) but runs no backtest: numba
+    and LLVM (about 60 MB) stay out of it, the compiled code is imported where it runs."""
+    code = "import sys, app.main; print('numba' in sys.modules, 'llvmlite' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "False"], result.stderr
