@@ -210,8 +210,8 @@ def scan_file(path) -> ScannedFile | None:
         size = os.fstat(descriptor).st_size
         data = np.empty(size + 2 + PADDING, dtype=np.uint8)
         data[size:] = 0
-        second = second_thread()
-        if size >= _SPLIT_BYTES and second is not None and hasattr(os, "preadv"):
+        second = second_thread() if size >= _SPLIT_BYTES and hasattr(os, "preadv") else None
+        if second is not None:
             return _scan_in_halves(descriptor, data, size, second)
         header = _read_header(descriptor, data, size)
         if header is None:

@@ -30,8 +30,10 @@ from app.engine.statistics import SESSION_CLOSE
 
 
 def compiled_loops():
-    """:mod:`app.engine.statistics_loops`, imported when first used: the API server imports
-    this module through ``app.engine`` and must not load numba."""
+    """:mod:`app.engine.statistics_loops`, imported when a run's statistics are first built
+    (here and in :mod:`app.engine.performance`): the API server imports these modules
+    through ``app.engine`` and must not load numba (about 60 MB); its analyses use the numpy
+    definitions of :mod:`app.engine.statistics`."""
     from app.engine import statistics_loops
 
     return statistics_loops

@@ -18,19 +18,10 @@ from app.engine.market_hours import session_close_times
 N = st.TRADING_DAYS_PER_YEAR
 
 
-def compiled_loops():
-    """:mod:`app.engine.statistics_loops`, imported when a run's statistics are first built:
-    the API server imports this module through ``app.engine`` and must not load numba
-    (about 60 MB); its analyses use the numpy definitions of :mod:`app.engine.statistics`."""
-    from app.engine import statistics_loops
-
-    return statistics_loops
-
-
 def sample_variance(values: np.ndarray) -> float:
     """:func:`app.engine.statistics.sample_variance` in compiled code (the same float)."""
     values = np.ascontiguousarray(values, dtype=float)
-    return float(compiled_loops().sample_variance(values)) if values.size >= 2 else 0.0
+    return float(ls.compiled_loops().sample_variance(values)) if values.size >= 2 else 0.0
 
 
 def annual_performance(returns: np.ndarray) -> float:
@@ -38,13 +29,13 @@ def annual_performance(returns: np.ndarray) -> float:
     returns = np.ascontiguousarray(returns, dtype=float)
     if returns.size == 0:
         return 0.0
-    return (1.0 + float(compiled_loops().mean(returns))) ** N - 1.0
+    return (1.0 + float(ls.compiled_loops().mean(returns))) ** N - 1.0
 
 
 def max_drawdown(equity: np.ndarray) -> float:
     """:func:`app.engine.statistics.max_drawdown` in compiled code (the same float)."""
     equity = np.ascontiguousarray(equity, dtype=float)
-    return float(compiled_loops().max_drawdown(equity)) if equity.size else 0.0
+    return float(ls.compiled_loops().max_drawdown(equity)) if equity.size else 0.0
 
 
 def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str, float]:
@@ -53,7 +44,7 @@ def trade_statistics(realized_pnl: np.ndarray, start_equity: float) -> dict[str,
     if pnl.size == 0 or start_equity == 0:
         return dict.fromkeys(st.TRADE_STATISTICS, 0.0)
     return st.trade_statistics_of_sums(
-        *compiled_loops().relative_pnl_sums(pnl, float(start_equity))
+        *ls.compiled_loops().relative_pnl_sums(pnl, float(start_equity))
     )
 
 
@@ -189,7 +180,7 @@ def portfolio_statistics(
     var(r), the standardised returns, annual_perf(r), beta, the benchmark's moments.
     ``returns``: two or more."""
     n = returns.size
-    mean = float(compiled_loops().mean(returns))
+    mean = float(ls.compiled_loops().mean(returns))
     variance = sample_variance(returns)
     std = math.sqrt(variance)
     annual_var = variance * N
@@ -294,7 +285,7 @@ def build_statistics(
     max_dd = max_drawdown(chart_values)
     recovery = ls.drawdown_recovery_days(chart_values, chart_times)
     turnover_points = ls.turnover_per_sample(samples, traded_value)
-    turnover = float(compiled_loops().mean(turnover_points)) if turnover_points.size else 0.0
+    turnover = float(ls.compiled_loops().mean(turnover_points)) if turnover_points.size else 0.0
     trades = trade_statistics(closing_pnl, start_equity)
     # With fewer than two performance values LEAN sets only the equity figures and turnover.
     ratios = dict.fromkeys(PORTFOLIO_STATISTICS, 0.0)
