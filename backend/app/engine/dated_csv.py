@@ -67,12 +67,13 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
     if not path.is_file():
         raise BacktestInputError(f"{what} file not found: {path}")
     read = _read_plain(path, value_column)
-    if read is None:
+    plain = read is not None  # then every value is a finite number
+    if not plain:
         read = _read_with_pandas(path, value_column, what)
     parts, days, symbol_texts = read
     if days is None:
         raise BacktestInputError(f"{what} file {path} has unreadable dates")
-    if any(np.isnan(part.values).any() for part in parts):
+    if not plain and any(np.isnan(part.values).any() for part in parts):
         raise BacktestInputError(
             f"{what} file {path} has missing or non-numeric {value_column} values"
         )
@@ -80,10 +81,7 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
     from app.engine.dated_csv_scan import scatter_rows
 
     dates, row_of_date = np.unique(days, return_inverse=True)
-    names = [str(text).strip().upper() for text in symbol_texts]
-    symbols = sorted(set(names))
-    column_of_name = {name: column for column, name in enumerate(symbols)}
-    column_of_symbol = np.array([column_of_name[name] for name in names], dtype=np.int64)
+    symbols, column_of_symbol = np.unique(_symbol_names(symbol_texts), return_inverse=True)
     values = np.full((len(dates), len(symbols)), np.nan)
     for part in parts:
         if not scatter_rows(
@@ -95,8 +93,19 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
             part.values,
         ):
             raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
-    symbols = np.array(symbols, dtype=object)
+    symbols = symbols.astype(object)  # Python strings, as pandas' columns hold
     return DatedPanel(dates, symbols, values, sum(len(part.values) for part in parts))
+
+
+def _symbol_names(texts: np.ndarray) -> np.ndarray:
+    """The symbols as compared: stripped and upper-cased. The plain reader's texts (a
+    fixed-width array of ASCII without spaces) are upper-cased on their character codes in
+    one pass (numpy's own ``strings.upper`` calls Python's per text), others by Python."""
+    if texts.dtype.kind == "U":
+        codes = texts.view(np.uint32)
+        lower = (codes >= ord("a")) & (codes <= ord("z"))
+        return (codes - np.uint32(32) * lower).view(texts.dtype)
+    return np.array([str(text).strip().upper() for text in texts], dtype=object)
 
 
 def _days_of_keys(keys: np.ndarray) -> np.ndarray | None:
@@ -202,11 +211,8 @@ def _read_plain(path: Path, value_column: str):
     keys, symbol_index = np.unique(
         np.concatenate([part.symbol_keys for part in parts]), return_inverse=True
     )
-    try:
-        symbol_texts = [key.to_bytes(8, "little").rstrip(b"\0").decode() for key in keys.tolist()]
-    except UnicodeDecodeError:
-        return None
-    if not _pandas_reads_as_text(symbol_texts):
+    symbol_texts = _texts_of_keys(keys)
+    if symbol_texts is None or not _pandas_reads_as_text(symbol_texts):
         return None
     rows = []
     n_dates, n_symbols = 0, 0
@@ -222,12 +228,29 @@ def _read_plain(path: Path, value_column: str):
         rows.append(codes)
         n_dates += len(part.run_dates)
         n_symbols += len(part.symbol_keys)
-    return rows, days, np.array(symbol_texts, dtype=object)
+    return rows, days, symbol_texts
 
 
-def _pandas_reads_as_text(texts: list[str]) -> bool:
+def _texts_of_keys(keys: np.ndarray) -> np.ndarray | None:
+    """The symbols whose bytes the scan holds as little-endian integers (the first byte
+    the lowest, zeros after the last): ASCII ones as a fixed-width text array, read from the
+    integers' own bytes; others decoded as UTF-8 (None when they are not)."""
+    if not np.any(keys & _TOP_BITS):
+        return keys.astype("<u8").view("S8").astype("U8")  # numpy drops the trailing zeros
+    try:
+        texts = [key.to_bytes(8, "little").rstrip(b"\0").decode() for key in keys.tolist()]
+    except UnicodeDecodeError:
+        return None
+    return np.array(texts, dtype=object)
+
+
+_TOP_BITS = np.uint64(0x8080_8080_8080_8080)  # a byte's top bit: not ASCII
+
+
+def _pandas_reads_as_text(texts: np.ndarray) -> bool:
     """Whether pandas reads a column of these texts as the texts themselves: none is one of
     its missing-value markers and they are not all numbers (which it would parse)."""
+    texts = texts.tolist()
     if any(text in _PANDAS_NA_TEXTS for text in texts):
         return False
     for text in texts:
