@@ -28,7 +28,7 @@ from numba import njit, types
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
-from app.engine.decimal_parse import NEEDS_EXACT, POWERS_OF_FIVE, decimal_to_double
+from app.engine.decimal_parse import NEEDS_EXACT, decimal_to_double
 from app.engine.numba_cache import drop_stale_cache
 from app.engine.second_thread import second_thread
 
@@ -43,6 +43,7 @@ __all__ = [
 PLAIN = 0
 NOT_PLAIN = 1  # a row outside the plain shape
 NOT_FINITE = 2  # a number beyond the double range
+_GROW = 3  # (internal) the symbols' table must grow
 
 
 class ScannedRows(NamedTuple):
@@ -81,13 +82,27 @@ _INTEGER_POWERS_OF_TEN = np.array([10**k for k in range(9)], dtype=np.uint64)
 
 
 @intrinsic
-def _load_word(typingctx, data, position):
-    """``data[position : position + 8]`` as one little-endian uint64 (an unaligned load; the
-    bytes must exist)."""
+def _bytes_of(typingctx, data):
+    """The address of a byte array's first byte. The inlined helpers below take it, not the
+    array: numba counts an array's references at each inlined call (two atomic operations),
+    which took a third of the scan's time; a pointer has no count."""
 
     def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        address = builder.bitcast(builder.gep(array.data, [args[1]]), ir.IntType(64).as_pointer())
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+
+    return types.CPointer(types.uint8)(data), codegen
+
+
+@intrinsic
+def _load_word(typingctx, data, position):
+    """The 8 bytes from ``position`` on of ``data`` (a byte array or :func:`_bytes_of` it)
+    as one little-endian uint64 (an unaligned load; the bytes must exist)."""
+
+    def codegen(context, builder, signature, args):
+        first = args[0]
+        if isinstance(signature.args[0], types.Array):
+            first = context.make_array(signature.args[0])(context, builder, first).data
+        address = builder.bitcast(builder.gep(first, [args[1]]), ir.IntType(64).as_pointer())
         return builder.load(address, align=1)
 
     return types.uint64(data, position), codegen
@@ -121,14 +136,14 @@ def _digits_value(word, n):
 
 
 @njit(cache=True, inline="always")
-def _accumulate_digits(data, position, w):
+def _accumulate_digits(text, position, w):
     """(w * 10^n + the n digits from position on, modulo 2^64; the position after them),
     24 bytes at a time: the digits of a number's part end in one of its three words, and
     taking all three without a branch on where saves the mispredicted branch's time."""
     while True:
-        first = _load_word(data, position)
-        second = _load_word(data, position + 8)
-        third = _load_word(data, position + 16)
+        first = _load_word(text, position)
+        second = _load_word(text, position + 8)
+        third = _load_word(text, position + 16)
         n_first = _leading_digits(first)
         n_second = _leading_digits(second) if n_first == 8 else 0
         n_third = _leading_digits(third) if n_second == 8 else 0
@@ -141,11 +156,11 @@ def _accumulate_digits(data, position, w):
 
 
 @njit(cache=True, inline="always")
-def _skip_zeros(data, position):
+def _skip_zeros(text, position):
     """The position after the '0' bytes from position on, eight at a time (a '0' byte is 0
     after the exclusive or with "00000000")."""
     while True:
-        n = np.int64(trailing_zeros(_load_word(data, position) ^ _ZEROS) >> np.uint64(3))
+        n = np.int64(trailing_zeros(_load_word(text, position) ^ _ZEROS) >> np.uint64(3))
         position += n
         if n < 8:
             return position
@@ -163,27 +178,34 @@ def _symbol_length(word):
 @njit(cache=True)
 def _symbol_code(key, keys, slots, n_keys):
     """The code of a symbol key in a table of open addressing (``slots``: code + 1 per slot,
-    0 empty; its size a power of two), adding it with code ``n_keys`` if new. Returns
-    (code, the table's slots, possibly grown)."""
+    0 empty; its size a power of two, at most half full), adding it with code ``n_keys`` if
+    new; -1 for a new key that would fill the table more than half (see :func:`_grown`)."""
     bits = np.uint64(np.log2(slots.size))
     mask = slots.size - 1
     slot = np.int64((key * _HASH_MULTIPLIER) >> (np.uint64(64) - bits))
     while slots[slot] != 0:
         if keys[slots[slot] - 1] == key:
-            return slots[slot] - 1, slots
+            return slots[slot] - 1
         slot = (slot + 1) & mask
+    if 2 * (n_keys + 1) > slots.size:
+        return -1
     slots[slot] = n_keys + 1
     keys[n_keys] = key
-    if 2 * (n_keys + 1) > slots.size:  # keep it at most half full: rehash into twice the size
-        grown = np.zeros(2 * slots.size, dtype=np.int64)
-        grown_bits = bits + np.uint64(1)
-        for code in range(n_keys + 1):
-            slot = np.int64((keys[code] * _HASH_MULTIPLIER) >> (np.uint64(64) - grown_bits))
-            while grown[slot] != 0:
-                slot = (slot + 1) & (grown.size - 1)
-            grown[slot] = code + 1
-        return n_keys, grown
-    return n_keys, slots
+    return n_keys
+
+
+@njit(cache=True)
+def _grown(slots, keys, n_keys):
+    """The table of :func:`_symbol_code` holding the first ``n_keys`` keys, in twice the
+    size."""
+    grown = np.zeros(2 * slots.size, dtype=np.int64)
+    bits = np.uint64(np.log2(grown.size))
+    for code in range(n_keys):
+        slot = np.int64((keys[code] * _HASH_MULTIPLIER) >> (np.uint64(64) - bits))
+        while grown[slot] != 0:
+            slot = (slot + 1) & (grown.size - 1)
+        grown[slot] = code + 1
+    return grown
 
 
 class ScannedFile(NamedTuple):
@@ -393,23 +415,28 @@ class _Rows:
     def scan_to(self, end: int) -> None:
         if self.result != PLAIN or end <= self.position:
             return
-        self.result, self.slots = _scan(
-            self.data,
-            self.position,
-            end,
-            self.line_end_length,
-            POWERS_OF_FIVE,
-            self.date_run,
-            self.run_dates,
-            self.symbol_code,
-            self.symbol_keys,
-            self.values,
-            self.values.view(np.uint64),
-            self.exact_fields,
-            self.counts,
-            self.last_date,
-            self.slots,
-        )
+        while True:
+            self.result, stopped = _scan(
+                self.data,
+                self.position,
+                end,
+                self.line_end_length,
+                self.date_run,
+                self.run_dates,
+                self.symbol_code,
+                self.symbol_keys,
+                self.values,
+                self.values.view(np.uint64),
+                self.exact_fields,
+                self.counts,
+                self.last_date,
+                self.slots,
+            )
+            if self.result != _GROW:
+                break
+            # A row with a new symbol found the table half full: grow it, rescan the row.
+            self.slots = _grown(self.slots, self.symbol_keys, self.counts[2])
+            self.position = stopped
         self.position = end
 
     def rows(self) -> ScannedRows:
@@ -431,7 +458,6 @@ def _scan(
     start,
     end,
     line_end_length,
-    table,
     date_run,
     run_dates,
     symbol_code,
@@ -447,7 +473,8 @@ def _scan(
     those an earlier call scanned: ``counts`` holds how many rows, runs, symbols and exact
     fields there are and the last row's symbol code, ``last_date`` its date as two words
     (its first 8 bytes, and the last 2 with the comma), ``slots`` the symbols' hash table.
-    Returns (PLAIN or why not, the hash table, grown if it had to)."""
+    Returns (PLAIN or why not, where it stopped): _GROW at the start of a row whose new symbol
+    found the table half full, to be scanned again once it is grown."""
     n_rows, n_runs, n_symbols, n_exact, last_code = (
         counts[0],
         counts[1],
@@ -456,24 +483,26 @@ def _scan(
         counts[4],
     )
     last_date_head, last_date_tail = last_date[0], last_date[1]
-    position = start
+    text = _bytes_of(data)
+    position, result = start, PLAIN
     while position < end:
+        row_start = position
         # The date: YYYY-MM-DD and a comma; checked and read where it differs from the last.
         if position + 11 > end:
-            return NOT_PLAIN, slots
+            return NOT_PLAIN, position
         date_head = _load_word(data, position)
         date_tail = _load_word(data, position + 8) & _LOW_THREE_BYTES
-        if n_rows == 0 or date_head != last_date_head or date_tail != last_date_tail:
+        if n_runs == 0 or date_head != last_date_head or date_tail != last_date_tail:
             if data[position + 4] != _DASH or data[position + 7] != _DASH:
-                return NOT_PLAIN, slots
+                return NOT_PLAIN, position
             date = 0
             for k in (0, 1, 2, 3, 5, 6, 8, 9):
                 byte = data[position + k]
                 if not _digit(byte):
-                    return NOT_PLAIN, slots
+                    return NOT_PLAIN, position
                 date = date * 10 + (byte - _ZERO_DIGIT)
             if data[position + 10] != _COMMA:
-                return NOT_PLAIN, slots
+                return NOT_PLAIN, position
             run_dates[n_runs] = date
             n_runs += 1
             last_date_head, last_date_tail = date_head, date_tail
@@ -484,7 +513,7 @@ def _scan(
         key = _load_word(data, position)
         length = _symbol_length(key)
         if length == 0 or data[position + length] != _COMMA:
-            return NOT_PLAIN, slots
+            return NOT_PLAIN, position
         if length < 8:
             key &= (np.uint64(1) << np.uint64(8 * length)) - np.uint64(1)
         position += length + 1
@@ -492,7 +521,10 @@ def _scan(
         # after the previous row's before the table.
         code = last_code + 1
         if code >= n_symbols or symbol_keys[code] != key:
-            code, slots = _symbol_code(key, symbol_keys, slots, n_symbols)
+            code = _symbol_code(key, symbol_keys, slots, n_symbols)
+            if code < 0:
+                result, position = _GROW, row_start
+                break
             if code == n_symbols:
                 n_symbols += 1
         symbol_code[n_rows] = last_code = code
@@ -504,24 +536,24 @@ def _scan(
         if negative:
             position += 1
         integer_start = position
-        position = _skip_zeros(data, position)
+        position = _skip_zeros(text, position)
         w, digits_end = np.uint64(0), position
         if _digit(data[position]):  # not the usual 0.xxx, whose 0 was skipped
-            w, digits_end = _accumulate_digits(data, position, w)
+            w, digits_end = _accumulate_digits(text, position, w)
         n_significant = digits_end - position
         n_digits = digits_end - integer_start
         q = 0
         position = digits_end
         if data[position] == _DOT:
             fraction_start = position + 1
-            position = fraction_start if n_significant else _skip_zeros(data, fraction_start)
-            w, digits_end = _accumulate_digits(data, position, w)
+            position = fraction_start if n_significant else _skip_zeros(text, fraction_start)
+            w, digits_end = _accumulate_digits(text, position, w)
             n_significant += digits_end - position
             n_digits += digits_end - fraction_start
             q = fraction_start - digits_end
             position = digits_end
         if n_digits == 0:
-            return NOT_PLAIN, slots
+            return NOT_PLAIN, position
         if data[position] == 101 or data[position] == 69:  # e, E
             position += 1
             exponent_negative = data[position] == _DASH
@@ -533,17 +565,17 @@ def _scan(
                 n_exponent_digits += 1
                 position += 1
             if n_exponent_digits == 0:
-                return NOT_PLAIN, slots
+                return NOT_PLAIN, position
             q += -exponent if exponent_negative else exponent
         field_end = position
 
         # The line end.
         if line_end_length == 2:
             if position + 1 >= end or data[position] != _RETURN:
-                return NOT_PLAIN, slots
+                return NOT_PLAIN, position
             position += 1
         if position >= end or data[position] != _NEWLINE:
-            return NOT_PLAIN, slots
+            return NOT_PLAIN, position
         position += 1
 
         if n_significant <= _MAX_DIGITS and w <= _EXACT_INTEGERS and -22 <= q <= 22:
@@ -555,9 +587,9 @@ def _scan(
         else:
             bits = NEEDS_EXACT
             if n_significant <= _MAX_DIGITS:
-                bits = decimal_to_double(w, q, negative, table)
+                bits = decimal_to_double(w, q, negative)
                 if bits & _EXPONENT_BITS == _EXPONENT_BITS and bits != NEEDS_EXACT:
-                    return NOT_FINITE, slots  # an infinity
+                    return NOT_FINITE, position  # an infinity
             value_bits[n_rows] = bits
             if bits == NEEDS_EXACT:
                 exact_fields[n_exact, 0] = field_start
@@ -572,4 +604,4 @@ def _scan(
         last_code,
     )
     last_date[0], last_date[1] = last_date_head, last_date_tail
-    return PLAIN, slots
+    return result, position

@@ -85,7 +85,7 @@ def _multiply(typingctx, a, b):
 
 
 @njit(cache=True, inline="always")
-def decimal_to_double(w, q, negative, table):
+def decimal_to_double(w, q, negative):
     """The bits of the double nearest to (-1 if negative) * w * 10^q (w: uint64 < 10^19),
     ties to even; :data:`NEEDS_EXACT` below the normal range."""
     sign = _SIGN_BIT if negative else _ZERO
@@ -96,10 +96,10 @@ def decimal_to_double(w, q, negative, table):
     leading = np.int64(leading_zeros(w))
     w <<= np.uint64(leading)
     index = q - SMALLEST_POWER
-    high, low = _multiply(w, table[index, 0])
+    high, low = _multiply(w, POWERS_OF_FIVE[index, 0])
     if high & np.uint64(0x1FF) == np.uint64(0x1FF):
         # The product's 55 bits that matter may carry from below: add the next 64 bits.
-        second_high, _ = _multiply(w, table[index, 1])
+        second_high, _ = _multiply(w, POWERS_OF_FIVE[index, 1])
         low += second_high
         if second_high > low:
             high += _ONE

@@ -290,6 +290,23 @@ def test_duplicates_in_different_halves_are_found(tmp_path):
         dated_csv.read_dated_csv(path, "weight", "weights")
 
 
+def test_thousands_of_symbols_grow_the_symbol_table(tmp_path):
+    """The scan's table of symbols starts with room for 512 and grows while rows are scanned
+    (the row that finds it full is scanned again): 3,000 symbols in another order each date
+    read as the lines say."""
+    rng = np.random.default_rng(5)
+    symbols = [f"T{n:05d}" for n in range(3000)]
+    lines = [
+        f"{day.date()},{symbol},{float(rng.random())!r}"
+        for day in pd.bdate_range("2020-01-01", periods=4)
+        for symbol in rng.permutation(symbols)[:2000]
+    ]
+    path = tmp_path / "w.csv"
+    path.write_text("\n".join(["date,symbol,weight", *lines]) + "\n")
+    assert dated_csv._read_plain(path, "weight") is not None  # not left to pandas
+    assert rows_of(dated_csv.read_dated_csv(path, "weight", "weights")) == rows_of_lines(lines)
+
+
 @pytest.mark.parametrize("chunk_bytes", [1 << 20, 4099])
 @pytest.mark.parametrize(
     "line_end, final_line_end", [("\n", True), ("\r\n", True), ("\n", False), ("\r\n", False)]

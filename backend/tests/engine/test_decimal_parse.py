@@ -23,7 +23,7 @@ def decimal_parts(text: str) -> tuple[int, int, bool]:
 def parsed_bits(text: str) -> int:
     w, q, negative = decimal_parts(text)
     assert w < 10**19, text
-    return int(decimal_to_double(np.uint64(w), q, negative, POWERS_OF_FIVE))
+    return int(decimal_to_double(np.uint64(w), q, negative))
 
 
 def float_bits(text: str) -> int:
