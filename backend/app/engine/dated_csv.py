@@ -40,7 +40,7 @@ class DatedPanel:
     (``dates[i]``, ``symbols[j]``) holds, NaN where it has no such row."""
 
     dates: np.ndarray  # datetime64[ns], ascending and distinct, at midnight
-    symbols: np.ndarray  # object: sorted distinct symbols, stripped and upper-cased
+    symbols: np.ndarray  # str: sorted distinct symbols, stripped and upper-cased
     values: np.ndarray  # (n_dates, n_symbols) float64
     n_rows: int  # rows in the file
 
@@ -93,7 +93,6 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
             part.values,
         ):
             raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
-    symbols = symbols.astype(object)  # Python strings, as pandas' columns hold
     return DatedPanel(dates, symbols, values, sum(len(part.values) for part in parts))
 
 
@@ -105,7 +104,7 @@ def _symbol_names(texts: np.ndarray) -> np.ndarray:
         codes = texts.view(np.uint32)
         lower = (codes >= ord("a")) & (codes <= ord("z"))
         return (codes - np.uint32(32) * lower).view(texts.dtype)
-    return np.array([str(text).strip().upper() for text in texts], dtype=object)
+    return np.array([str(text).strip().upper() for text in texts], dtype=str)
 
 
 def _days_of_keys(keys: np.ndarray) -> np.ndarray | None:

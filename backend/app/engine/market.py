@@ -73,6 +73,7 @@ class MarketData:
                 raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
         object.__setattr__(self, "_column", {symbol: i for i, symbol in enumerate(self.symbols)})
         object.__setattr__(self, "_marks", {})
+        object.__setattr__(self, "_sorted_symbols", None)
 
     def only(self, fields: tuple[str, ...]) -> MarketData:
         """This panel with the array fields not in ``fields`` (of :data:`PANEL_FIELDS`) set
@@ -87,6 +88,21 @@ class MarketData:
 
     def has_symbol(self, symbol: str) -> bool:
         return symbol in self._column  # type: ignore[attr-defined]
+
+    def columns_of(self, symbols) -> np.ndarray:
+        """Column index of each of ``symbols`` (a sequence or array of str), -1 for those
+        not in the panel: one binary search over the sorted symbols (built once per panel)
+        instead of a dictionary lookup per symbol."""
+        if self._sorted_symbols is None:  # type: ignore[attr-defined]
+            names = np.array(self.symbols, dtype=str)
+            order = np.argsort(names, kind="stable")
+            object.__setattr__(self, "_sorted_symbols", (names[order], order))
+        names, order = self._sorted_symbols  # type: ignore[attr-defined]
+        wanted = np.asarray(symbols, dtype=str)
+        if not names.size:
+            return np.full(wanted.shape, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(names, wanted), names.size - 1)
+        return np.where(names[at] == wanted, order[at], -1).astype(np.int64)
 
     @property
     def synthetic(self) -> bool:

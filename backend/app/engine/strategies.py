@@ -50,11 +50,14 @@ def rebalance_rows(sessions: pd.DatetimeIndex, first: int, last: int, frequency:
     return first + np.nonzero(starts)[0]
 
 
-def check_symbols(data: MarketData, symbols: list[str]) -> np.ndarray:
-    missing = [s for s in symbols if not data.has_symbol(s)]
-    if missing:
+def check_symbols(data: MarketData, symbols) -> np.ndarray:
+    """The panel columns of ``symbols`` (a sequence or array of str); those not in the data
+    raise, named in their order."""
+    columns = data.columns_of(symbols)
+    if (columns < 0).any():
+        missing = [str(s) for s, c in zip(symbols, columns.tolist(), strict=True) if c < 0]
         raise BacktestInputError(f"symbols not in the data: {', '.join(missing)}")
-    return np.array([data.column(s) for s in symbols], dtype=np.int64)
+    return columns
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,7 @@ def target_weights_schedule(
     a BacktestInputError) are decided after d's close; weights dated before the window are
     decided at its first session; symbols missing from a date's rows get weight 0 that date."""
     file = read_dated_csv(Path(params["weights_path"]), "weight", "weights")
-    columns = check_symbols(data, file.symbols.tolist())
+    columns = check_symbols(data, file.symbols)
     sessions = data.sessions.values
     at = np.searchsorted(sessions, file.dates, side="left")
     on_calendar = sessions[np.minimum(at, len(sessions) - 1)] == file.dates
