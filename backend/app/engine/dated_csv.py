@@ -37,11 +37,13 @@ __all__ = ["DatedPanel", "read_dated_csv"]
 @dataclass(frozen=True)
 class DatedPanel:
     """A ``date, symbol, <value>`` file: ``values[i, j]`` is the value its row
-    (``dates[i]``, ``symbols[j]``) holds, NaN where it has no such row."""
+    (``dates[i]``, ``symbols[j]``) holds, the reader's ``missing`` (NaN unless it asks
+    otherwise) where it has no such row."""
 
     dates: np.ndarray  # datetime64[ns], ascending and distinct, at midnight
     symbols: np.ndarray  # str: sorted distinct symbols, stripped and upper-cased
     values: np.ndarray  # (n_dates, n_symbols) float64
+    has_row: np.ndarray  # (n_dates, n_symbols) bool: whether the file has that row
     n_rows: int  # rows in the file
 
 
@@ -58,11 +60,12 @@ class _CodedRows:
     values: np.ndarray
 
 
-def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
+def read_dated_csv(path: Path, value_column: str, what: str, missing: float = np.nan) -> DatedPanel:
     """Read a ``date, symbol, <value_column>`` CSV (``what``: "scores", "weights" in
-    messages). Bad files raise :class:`BacktestInputError` naming the problem: missing file,
-    unreadable CSV, missing columns, no rows, unreadable dates, missing or non-numeric values,
-    two rows for one (date, symbol)."""
+    messages); ``missing``: the value of a (date, symbol) without a row. Bad files raise
+    :class:`BacktestInputError` naming the problem: missing file, unreadable CSV, missing
+    columns, no rows, unreadable dates, missing or non-numeric values, two rows for one
+    (date, symbol)."""
     path = Path(path)
     if not path.is_file():
         raise BacktestInputError(f"{what} file not found: {path}")
@@ -82,10 +85,12 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
 
     dates, row_of_date = np.unique(days, return_inverse=True)
     symbols, column_of_symbol = np.unique(_symbol_names(symbol_texts), return_inverse=True)
-    values = np.full((len(dates), len(symbols)), np.nan)
+    values = np.full((len(dates), len(symbols)), missing)
+    written = np.zeros(values.shape, dtype=np.bool_)
     for part in parts:
         if not scatter_rows(
             values,
+            written,
             part.date_code,
             row_of_date[part.date_index],
             part.symbol_code,
@@ -93,7 +98,7 @@ def read_dated_csv(path: Path, value_column: str, what: str) -> DatedPanel:
             part.values,
         ):
             raise BacktestInputError(f"{what} file {path} has duplicate (date, symbol) rows")
-    return DatedPanel(dates, symbols, values, sum(len(part.values) for part in parts))
+    return DatedPanel(dates, symbols, values, written, sum(len(part.values) for part in parts))
 
 
 def _symbol_names(texts: np.ndarray) -> np.ndarray:

@@ -376,13 +376,15 @@ def _find_newline(data, start, end):
 
 
 @njit(cache=True)
-def scatter_rows(panel, date_run, row_of_run, symbol_code, column_of_code, values) -> bool:
+def scatter_rows(panel, written, date_run, row_of_run, symbol_code, column_of_code, values) -> bool:
     """``panel[row_of_run[date_run[i]], column_of_code[symbol_code[i]]] = values[i]`` for
-    every row i; False when a cell is written twice (cells start as NaN, values are numbers)."""
+    every row i, marking the cell in ``written`` (False where none is yet); False when a cell
+    is written twice."""
     for i in range(values.size):
         row, column = row_of_run[date_run[i]], column_of_code[symbol_code[i]]
-        if not np.isnan(panel[row, column]):
+        if written[row, column]:
             return False
+        written[row, column] = True
         panel[row, column] = values[i]
     return True
 

@@ -312,6 +312,7 @@ def compile_engine() -> None:
         (part,) = scan_file(path).parts
     scatter_rows(
         np.full((1, 1), np.nan),
+        np.zeros((1, 1), dtype=np.bool_),
         part.date_run,
         np.zeros(1, dtype=np.int64),
         part.symbol_code,

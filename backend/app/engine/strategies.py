@@ -270,7 +270,8 @@ def target_weights_schedule(
     """Replay ``weights_path`` (date, symbol, weight). Weights dated d (a trading session, else
     a BacktestInputError) are decided after d's close; weights dated before the window are
     decided at its first session; symbols missing from a date's rows get weight 0 that date."""
-    file = read_dated_csv(Path(params["weights_path"]), "weight", "weights")
+    # A symbol without a row on a date gets weight 0 that date.
+    file = read_dated_csv(Path(params["weights_path"]), "weight", "weights", missing=0.0)
     columns = check_symbols(data, file.symbols)
     sessions = data.sessions.values
     at = np.searchsorted(sessions, file.dates, side="left")
@@ -278,7 +279,7 @@ def target_weights_schedule(
     if not on_calendar.all():
         off_calendar = ~on_calendar
         day = pd.Timestamp(file.dates[np.argmax(off_calendar)]).date()
-        n_rows = int(np.isfinite(file.values[off_calendar]).sum())
+        n_rows = int(file.has_row[off_calendar].sum())
         raise BacktestInputError(
             f"weights file {params['weights_path']}: {day} is not a trading session of the "
             f"data ({n_rows} row(s) dated off the calendar)"
@@ -291,8 +292,7 @@ def target_weights_schedule(
     if not used.any():
         raise BacktestInputError("weights file has no rows in the backtest window")
     rows = decided[used]
-    weights = file.values if used.all() else file.values[used]  # the table is ours to change
-    weights[np.isnan(weights)] = 0.0  # a symbol without a row that date
+    weights = file.values if used.all() else file.values[used]
     check_weight_sums(weights, bool(params.get("allow_leverage", False)), sessions, rows)
     return TargetSchedule(columns, rows, weights)
 

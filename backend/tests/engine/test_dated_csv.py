@@ -17,7 +17,8 @@ from tests.engine.engine_testkit import make_market
 def rows_of(file: dated_csv.DatedPanel) -> list[tuple]:
     """The file's (date, symbol, value) rows: its table's cells that hold a value, by date
     and symbol (the values' bits, so that -0.0 and 0.0 differ)."""
-    row, column = np.nonzero(~np.isnan(file.values))
+    assert np.array_equal(file.has_row, ~np.isnan(file.values))  # NaN: no row
+    row, column = np.nonzero(file.has_row)
     return list(
         zip(
             file.dates[row].tolist(),
@@ -250,8 +251,15 @@ def test_schedule_errors_name_the_first_bad_date(tmp_path):
     with pytest.raises(BacktestInputError, match="symbols not in the data: ZZ"):
         target_weights_schedule(data, 0, 4, {"weights_path": path})
     saturday = pd.Timestamp(data.sessions[0]) - pd.Timedelta(days=2)
-    path.write_text(f"date,symbol,weight\n{day[0]},A,0.5\n{saturday.date()},A,0.5\n")
-    with pytest.raises(BacktestInputError, match=f"{saturday.date()} is not a trading session"):
+    sunday = saturday + pd.Timedelta(days=1)
+    path.write_text(
+        f"date,symbol,weight\n{day[0]},A,0.5\n{saturday.date()},A,0.5\n{saturday.date()},B,0.1\n"
+        f"{sunday.date()},B,0.2\n"
+    )
+    with pytest.raises(
+        BacktestInputError,
+        match=rf"{saturday.date()} is not a trading session of the data \(3 row\(s\) dated off",
+    ):
         target_weights_schedule(data, 0, 4, {"weights_path": path})
 
 
