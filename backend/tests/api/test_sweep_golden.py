@@ -1,7 +1,14 @@
 """Speed must not change a single result: the seed sweep on the small test market, run end to
 end through the API, gives exactly the metrics, LEAN statistics strings and equity curves
-recorded in ``fixtures/golden/seed_sweep.json`` before any performance work (made by this test
-with ``STOCKLEAN_WRITE_GOLDEN=1`` on the code of commit 7625b8f).
+recorded in ``fixtures/golden/`` before any performance work (made by this test with
+``STOCKLEAN_WRITE_GOLDEN=1`` on the code of commit 7625b8f).
+
+The last bits of some floats depend on the CPU's vector units: numpy's ``exp`` (which draws
+the synthetic market) has its own AVX-512 code, and OpenBLAS's kernels (the sleeve's
+volatility) sum in their own order. So a golden file belongs to the kernels that made it:
+``seed_sweep.<numpy exp code>-<BLAS kernels>.json`` where one was made on such a machine, else
+``seed_sweep.json`` (made on an AVX-512 machine). On a machine of another kind, make its file
+from commit 7625b8f's code and this test.
 
 Metrics compare as floats with ``==``, statistics as strings, each run's equity through the
 ``/equity`` endpoint as the exact float values (a digest of their ``repr``)."""
@@ -16,7 +23,24 @@ from pathlib import Path
 from factories import SEED_BODY
 from polling import finish_sweep
 
-GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "seed_sweep.json"
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
+
+
+def float_kernels() -> str:
+    """Which code computes this machine's last bits: numpy's float64 ``exp`` dispatch target
+    (``X86_V4``: AVX-512, ``X86_V3``: AVX2) and OpenBLAS's kernel architecture."""
+    from numpy._core._multiarray_umath import __cpu_targets_info__
+    from threadpoolctl import threadpool_info
+
+    exp_code = __cpu_targets_info__["exp"]["dd"]["current"]
+    # numpy's own OpenBLAS (scipy, when loaded, brings another).
+    blas = [i.get("architecture", "?") for i in threadpool_info() if "numpy" in i["filepath"]]
+    return f"{exp_code}-{'+'.join(blas) or 'noblas'}"
+
+
+def golden_path(for_writing: bool = False) -> Path:
+    own = GOLDEN_DIR / f"seed_sweep.{float_kernels()}.json"
+    return own if for_writing or own.exists() else GOLDEN_DIR / "seed_sweep.json"
 
 
 def _equity_digest(points: list[dict]) -> str:
@@ -52,8 +76,10 @@ def _sweep_results(client) -> dict:
 def test_seed_sweep_results_equal_the_golden_file(market_client, seeded):
     results = _sweep_results(market_client)
     if os.environ.get("STOCKLEAN_WRITE_GOLDEN") == "1":
-        GOLDEN.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    golden = json.loads(GOLDEN.read_text())
+        golden_path(for_writing=True).write_text(
+            json.dumps(results, indent=1, sort_keys=True) + "\n"
+        )
+    golden = json.loads(golden_path().read_text())
     assert len(results["runs"]) == len(golden["runs"]) == 30
     for got, want in zip(results["runs"], golden["runs"], strict=True):
         label = f"trial {want['trial_index']} {want['params']}"
