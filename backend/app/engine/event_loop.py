@@ -182,7 +182,35 @@ def run_events(
         # Several decisions at one close add up; each sizes against the shares held plus
         # the orders the earlier ones placed.
         n_orders = 0
-        if next_decision > first:
+        if next_decision - first == 1:
+            # A lone decision (the usual case) sizes against the shares held themselves, not
+            # a copy plus zero placed: the same numbers, but for a -0.0 (a whole-share split
+            # truncates -0.5 to -0.0), which the sizing reads as 0 all the same.
+            n_orders = decision_orders(
+                decision_order[first],
+                row,
+                panel_row,
+                columns,
+                shares,
+                order_assets,
+                order_quantity,
+                order_price,
+                weights,
+                modes,
+                close_price,
+                mark,
+                shares,
+                leverage,
+                lowest_leverage,
+                alive,
+                money,
+                counts,
+                settings,
+                error,
+                scratch,
+                sums,
+            )
+        elif next_decision > first:
             placed[:] = 0.0
             for d in range(first, next_decision):
                 for a in range(n_assets):
@@ -211,13 +239,12 @@ def run_events(
                     scratch,
                     sums,
                 )
-                if n < 0 or next_decision - first == 1:
-                    # An error, or a lone decision (the usual case): its orders as they are.
+                if n < 0:
                     n_orders = n
                     break
                 for k in range(n):
                     placed[order_assets[k]] += order_quantity[k]
-            if next_decision - first > 1 and n_orders == 0:
+            if n_orders == 0:
                 for a in range(n_assets):
                     if placed[a] != 0:
                         order_assets[n_orders] = a

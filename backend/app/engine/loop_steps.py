@@ -142,9 +142,14 @@ def decision_orders(
         for a in range(n_assets):
             if held_now[a] != 0:
                 return 0
+    # The positions' values and the margin they use in the same pass over the assets.
+    held_value, used, absolute = scratch[0], scratch[1], scratch[2]
     needed = out_assets
     n = 0
     for a in range(n_assets):
+        mark_price = mark[panel_row, columns[a]]
+        held_value[a] = shares[a] * mark_price
+        used[a] = abs(shares[a]) * (mark_price / leverage[a])
         w = weights[decision, a]
         has_target = math.isfinite(w)
         wants_shares = has_target and w != 0
@@ -163,12 +168,6 @@ def decision_orders(
             n += 1
     if n == 0:
         return 0
-    # The positions' values and the margin they use, in one pass over the marks.
-    held_value, used, absolute = scratch[0], scratch[1], scratch[2]
-    for a in range(n_assets):
-        mark_price = mark[panel_row, columns[a]]
-        held_value[a] = shares[a] * mark_price
-        used[a] = abs(shares[a]) * (mark_price / leverage[a])
     portfolio_value = money[0] + pairwise_sum_on(held_value, 0, n_assets, sums)
     if portfolio_value < 0:
         error[0], error[1] = NEGATIVE_PORTFOLIO, row
