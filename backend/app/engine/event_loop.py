@@ -105,6 +105,11 @@ def run_events(
     held_now = np.empty(n_assets)
     next_decision = 0
     n_decisions = decision_order.size
+    # The rows where some asset's data ends, found once instead of at every event.
+    ends_here = np.zeros(n_sessions, dtype=np.bool_)
+    for a in range(n_assets):
+        if 0 <= last_rows[a] < n_sessions:
+            ends_here[last_rows[a]] = True
 
     for event_index in range(n_events):
         row = event_rows[event_index]
@@ -172,11 +177,7 @@ def run_events(
                 sums,
             )
             n_pending = 0
-        delisting_here = False
-        for a in range(n_assets):
-            if last_rows[a] == row:
-                delisting_here = True
-                break
+        delisting_here = ends_here[row]
         if delisting_here and fill_next_open:
             for a in range(n_assets):
                 if last_rows[a] <= row:  # no bar left to fill an order placed now
