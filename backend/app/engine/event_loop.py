@@ -56,10 +56,11 @@ def run_events(
     (fractional shares, free portfolio percentage, minimum order margin percentage, fee model
     code, fee bps).
 
-    Returns (shares after each event, cash after each event, traded value per session, fills
-    (asset, quantity, price, fee), fill rows (decision row, fill row), closing P&Ls, (cash,
-    total fees), (fills, closing P&Ls, orders submitted), error record). The equity follows
-    from the first two (:func:`app.engine.loop_steps.mark_events`)."""
+    Returns (shares after each event, cash after each event, traded value per session, the
+    fills' (assets, quantities, prices, fees: empty without a fee model), their batches
+    (decision row, fill row, number of fills), closing P&Ls, (cash, total fees), (fills,
+    closing P&Ls, orders submitted, batches), error record). The equity follows from the
+    first two (:func:`app.engine.loop_steps.mark_events`)."""
     fractional = settings[0]
     fee_model, fee_bps = settings[3], settings[4]
     n_assets = columns.size
@@ -69,10 +70,17 @@ def run_events(
     lowest_leverage = leverage.min() if n_assets else 1.0
 
     # At most one fill per asset per event for the orders placed at a close, plus one
-    # delisting fill per asset.
+    # delisting fill per asset; at most two batches of fills per event. The record is kept
+    # in columns, the fees only under a fee model, and the rows once per batch: the fewer
+    # bytes written per fill the better (about 160,000 fills in a weekly replay of 500
+    # stocks).
     capacity = (min(decision_rows.size, n_events) + 1) * n_assets
-    fills = np.empty((capacity, 4))
-    fill_rows = np.empty((capacity, 2), dtype=np.int64)
+    fill_assets = np.empty(capacity, dtype=np.int64)
+    fill_quantity = np.empty(capacity)
+    fill_price = np.empty(capacity)
+    fill_fees = np.empty(capacity if fee_model != 0 else 0)
+    record = (fill_assets, fill_quantity, fill_price, fill_fees)
+    batches = np.empty((2 * n_events, 3), dtype=np.int64)
     pnl = np.empty(capacity)
     snapshot_shares = np.empty((n_events, n_assets))
     snapshot_cash = np.empty(n_events)
@@ -81,10 +89,10 @@ def run_events(
     average = np.zeros(n_assets)
     alive = np.ones(n_assets, dtype=np.bool_)
     money = np.array([initial_cash, 0.0])
-    counts = np.zeros(3, dtype=np.int64)
+    counts = np.zeros(4, dtype=np.int64)
     error = np.zeros(3, dtype=np.int64)
     scratch = np.empty((3, max(n_assets, 1)))
-    fill_scratch = np.empty((3, max(n_assets, 1)))
+    fill_scratch = np.empty((2, max(n_assets, 1)))
     sums = new_pairwise_stack()
     pending_assets = np.empty(n_assets, dtype=np.int64)
     pending_quantity = np.empty(n_assets)
@@ -93,13 +101,15 @@ def run_events(
     order_assets = np.empty(n_assets, dtype=np.int64)
     order_quantity = np.empty(n_assets)
     order_price = np.empty(n_assets)
-    fill_assets = np.empty(n_assets, dtype=np.int64)
-    fill_quantity = np.empty(n_assets)
-    fill_price = np.empty(n_assets)
     placed = np.zeros(n_assets)
     held_now = np.empty(n_assets)
     next_decision = 0
     n_decisions = decision_order.size
+    # The rows where some asset's data ends, found once instead of at every event.
+    ends_here = np.zeros(n_sessions, dtype=np.bool_)
+    for a in range(n_assets):
+        if 0 <= last_rows[a] < n_sessions:
+            ends_here[last_rows[a]] = True
 
     for event_index in range(n_events):
         row = event_rows[event_index]
@@ -139,16 +149,17 @@ def run_events(
                 scratch[0, a] = shares[a] * dividends[panel_row, columns[a]]
             money[0] += pairwise_sum_on(scratch[0], 0, n_assets, sums)
         if n_pending:
+            start = counts[0]
             for k in range(n_pending):
-                price = open_price[panel_row, columns[pending_assets[k]]]
+                a = pending_assets[k]
+                price = open_price[panel_row, columns[a]]
                 if not valid_price(price):
-                    error[0], error[1], error[2] = BAD_FILL_PRICE, row, pending_assets[k]
+                    error[0], error[1], error[2] = BAD_FILL_PRICE, row, a
                     return _stopped(error)
-                pending_price[k] = price
+                fill_assets[start + k] = a
+                fill_quantity[start + k] = pending_quantity[k]
+                fill_price[start + k] = price
             fill_orders(
-                pending_assets,
-                pending_quantity,
-                pending_price,
                 n_pending,
                 row,
                 pending_decided,
@@ -159,18 +170,14 @@ def run_events(
                 fee_model,
                 fee_bps,
                 traded_value,
-                fills,
-                fill_rows,
+                record,
+                batches,
                 pnl,
                 fill_scratch,
                 sums,
             )
             n_pending = 0
-        delisting_here = False
-        for a in range(n_assets):
-            if last_rows[a] == row:
-                delisting_here = True
-                break
+        delisting_here = ends_here[row]
         if delisting_here and fill_next_open:
             for a in range(n_assets):
                 if last_rows[a] <= row:  # no bar left to fill an order placed now
@@ -182,7 +189,35 @@ def run_events(
         # Several decisions at one close add up; each sizes against the shares held plus
         # the orders the earlier ones placed.
         n_orders = 0
-        if next_decision > first:
+        if next_decision - first == 1:
+            # A lone decision (the usual case) sizes against the shares held themselves, not
+            # a copy plus zero placed: the same numbers, but for a -0.0 (a whole-share split
+            # truncates -0.5 to -0.0), which the sizing reads as 0 all the same.
+            n_orders = decision_orders(
+                decision_order[first],
+                row,
+                panel_row,
+                columns,
+                shares,
+                order_assets,
+                order_quantity,
+                order_price,
+                weights,
+                modes,
+                close_price,
+                mark,
+                shares,
+                leverage,
+                lowest_leverage,
+                alive,
+                money,
+                counts,
+                settings,
+                error,
+                scratch,
+                sums,
+            )
+        elif next_decision > first:
             placed[:] = 0.0
             for d in range(first, next_decision):
                 for a in range(n_assets):
@@ -211,13 +246,12 @@ def run_events(
                     scratch,
                     sums,
                 )
-                if n < 0 or next_decision - first == 1:
-                    # An error, or a lone decision (the usual case): its orders as they are.
+                if n < 0:
                     n_orders = n
                     break
                 for k in range(n):
                     placed[order_assets[k]] += order_quantity[k]
-            if next_decision - first > 1 and n_orders == 0:
+            if n_orders == 0:
                 for a in range(n_assets):
                     if placed[a] != 0:
                         order_assets[n_orders] = a
@@ -228,28 +262,34 @@ def run_events(
             return _stopped(error)
         if n_orders > 0:
             # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact);
-            # for the next open they wait, to be priced there.
-            to_assets = pending_assets if fill_next_open else fill_assets
-            to_quantity = pending_quantity if fill_next_open else fill_quantity
-            to_price = pending_price if fill_next_open else fill_price
-            reducing_first(
-                order_assets,
-                order_quantity,
-                order_price,
-                n_orders,
-                shares,
-                to_assets,
-                to_quantity,
-                to_price,
-            )
+            # for the next open they wait, to be priced there, else they go straight to the
+            # fill record.
             if fill_next_open:
+                reducing_first(
+                    order_assets,
+                    order_quantity,
+                    order_price,
+                    n_orders,
+                    shares,
+                    pending_assets,
+                    pending_quantity,
+                    pending_price,
+                )
                 if row + 1 < n_sessions:
                     n_pending, pending_decided = n_orders, row
             else:
+                start = counts[0]
+                reducing_first(
+                    order_assets,
+                    order_quantity,
+                    order_price,
+                    n_orders,
+                    shares,
+                    fill_assets[start:],
+                    fill_quantity[start:],
+                    fill_price[start:],
+                )
                 fill_orders(
-                    fill_assets,
-                    fill_quantity,
-                    fill_price,
                     n_orders,
                     row,
                     row,
@@ -260,25 +300,22 @@ def run_events(
                     fee_model,
                     fee_bps,
                     traded_value,
-                    fills,
-                    fill_rows,
+                    record,
+                    batches,
                     pnl,
                     fill_scratch,
                     sums,
                 )
         if delisting_here:
-            n_ending = 0
+            start, n_ending = counts[0], 0
             for a in range(n_assets):
                 if last_rows[a] == row and shares[a] != 0:
-                    order_assets[n_ending] = a
-                    order_quantity[n_ending] = -shares[a]
-                    order_price[n_ending] = close_price[panel_row, columns[a]]
+                    fill_assets[start + n_ending] = a
+                    fill_quantity[start + n_ending] = -shares[a]
+                    fill_price[start + n_ending] = close_price[panel_row, columns[a]]
                     n_ending += 1
             counts[2] += n_ending
             fill_orders(
-                order_assets,
-                order_quantity,
-                order_price,
                 n_ending,
                 row,
                 row,
@@ -289,8 +326,8 @@ def run_events(
                 fee_model,
                 fee_bps,
                 traded_value,
-                fills,
-                fill_rows,
+                record,
+                batches,
                 pnl,
                 fill_scratch,
                 sums,
@@ -305,8 +342,13 @@ def run_events(
         snapshot_shares,
         snapshot_cash,
         traded_value,
-        fills[: counts[0]],
-        fill_rows[: counts[0]],
+        (
+            fill_assets[: counts[0]],
+            fill_quantity[: counts[0]],
+            fill_price[: counts[0]],
+            fill_fees[: counts[0]],
+        ),
+        batches[: counts[3]],
         pnl[: counts[1]],
         money,
         counts,
@@ -320,10 +362,10 @@ def _stopped(error):
         np.empty((0, 0)),
         np.empty(0),
         np.empty(0),
-        np.empty((0, 4)),
-        np.empty((0, 2), dtype=np.int64),
+        (np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0)),
+        np.empty((0, 3), dtype=np.int64),
         np.empty(0),
         np.zeros(2),
-        np.zeros(3, dtype=np.int64),
+        np.zeros(4, dtype=np.int64),
         error,
     )

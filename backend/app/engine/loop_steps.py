@@ -35,9 +35,6 @@ def valid_price(price: float) -> bool:
 
 @njit(cache=True, error_model="numpy")
 def fill_orders(
-    assets,
-    quantity,
-    price,
     n,
     row,
     decided,
@@ -48,39 +45,40 @@ def fill_orders(
     fee_model,
     fee_bps,
     traded_value,
-    fills,
-    fill_rows,
+    record,
+    batches,
     pnl,
     scratch,
     sums,
 ):
-    """Fill ``n`` orders at ``price`` in the given order; book cash, fees, traded value, each
-    fill (fills: asset, quantity, price, fee; fill_rows: decision row, fill row) and each
-    reducing fill's P&L less twice its fee (LEAN's trade record). ``sums``: the work space
-    of :func:`app.engine.pairwise.pairwise_sum_on`."""
+    """Fill the ``n`` orders written to the fill record after its ``counts[0]`` fills, at
+    their price, in that order; book cash, fees (into the record), traded value, the batch
+    (decision row, fill row, n) and each reducing fill's P&L less twice its fee (LEAN's trade
+    record). ``record``: each fill's (asset, quantity, price, fee), the fees empty without a
+    fee model. ``sums``: the work space of :func:`app.engine.pairwise.pairwise_sum_on`."""
     if n == 0:
         return
-    value, fee, absolute = scratch[0], scratch[1], scratch[2]
+    assets, quantity, price, fee = record
+    value, absolute = scratch[0], scratch[1]
     charges_fees = fee_model != 0
-    n_fills, n_pnl = counts[0], counts[1]
-    for k in range(n):
-        a = assets[k]
-        value[k] = quantity[k] * price[k]
-        absolute[k] = abs(value[k])
-        fee[k] = order_fee(quantity[k], price[k], fee_model, fee_bps) if charges_fees else 0.0
-        reducing, realized = apply_fill(shares, average, a, quantity[k], price[k])
+    start, n_pnl = counts[0], counts[1]
+    for f in range(start, start + n):
+        a, q, p = assets[f], quantity[f], price[f]
+        value[f - start] = q * p
+        absolute[f - start] = abs(q * p)
+        reducing, realized = apply_fill(shares, average, a, q, p)
+        if charges_fees:
+            fill_fee = order_fee(q, p, fee_model, fee_bps)
+            fee[f] = fill_fee
+            realized -= 2.0 * fill_fee
         if reducing:
-            pnl[n_pnl] = realized - 2.0 * fee[k] if charges_fees else realized
+            pnl[n_pnl] = realized
             n_pnl += 1
-        fills[n_fills, 0] = a
-        fills[n_fills, 1] = quantity[k]
-        fills[n_fills, 2] = price[k]
-        fills[n_fills, 3] = fee[k]
-        fill_rows[n_fills, 0] = decided
-        fill_rows[n_fills, 1] = row
-        n_fills += 1
-    counts[0], counts[1] = n_fills, n_pnl
-    fees = pairwise_sum_on(fee, 0, n, sums) if charges_fees else 0.0
+    # One row per batch, not per fill: a batch's fills share their rows.
+    batch = counts[3]
+    batches[batch, 0], batches[batch, 1], batches[batch, 2] = decided, row, n
+    counts[0], counts[1], counts[3] = start + n, n_pnl, batch + 1
+    fees = pairwise_sum_on(fee, start, n, sums) if charges_fees else 0.0
     money[0] -= pairwise_sum_on(value, 0, n, sums) + fees
     money[1] += fees
     traded_value[row] += pairwise_sum_on(absolute, 0, n, sums)
@@ -142,9 +140,14 @@ def decision_orders(
         for a in range(n_assets):
             if held_now[a] != 0:
                 return 0
+    # The positions' values and the margin they use in the same pass over the assets.
+    held_value, used, absolute = scratch[0], scratch[1], scratch[2]
     needed = out_assets
     n = 0
     for a in range(n_assets):
+        mark_price = mark[panel_row, columns[a]]
+        held_value[a] = shares[a] * mark_price
+        used[a] = abs(shares[a]) * (mark_price / leverage[a])
         w = weights[decision, a]
         has_target = math.isfinite(w)
         wants_shares = has_target and w != 0
@@ -163,12 +166,6 @@ def decision_orders(
             n += 1
     if n == 0:
         return 0
-    # The positions' values and the margin they use, in one pass over the marks.
-    held_value, used, absolute = scratch[0], scratch[1], scratch[2]
-    for a in range(n_assets):
-        mark_price = mark[panel_row, columns[a]]
-        held_value[a] = shares[a] * mark_price
-        used[a] = abs(shares[a]) * (mark_price / leverage[a])
     portfolio_value = money[0] + pairwise_sum_on(held_value, 0, n_assets, sums)
     if portfolio_value < 0:
         error[0], error[1] = NEGATIVE_PORTFOLIO, row

@@ -86,13 +86,33 @@ class SimulationOutput:
     order_count: int  # orders submitted, the invalid ones included
     sessions: pd.DatetimeIndex
     symbols: tuple[str, ...] | list[str]
-    # Each fill: (asset, quantity, price, fee) and (decision row, fill row).
-    fills: np.ndarray
-    fill_rows: np.ndarray
+    # Each fill's asset, quantity, price and fee (empty: no fees), in fill order, and the
+    # batches of fills: (decision row, fill row, number of fills).
+    fill_assets: np.ndarray
+    fill_quantity: np.ndarray
+    fill_price: np.ndarray
+    fill_fees: np.ndarray
+    fill_batches: np.ndarray
     # Shares and cash after each event session, and how many sessions each holds for.
     event_shares: np.ndarray
     event_cash: np.ndarray
     event_lengths: np.ndarray
+
+    @cached_property
+    def fills(self) -> np.ndarray:
+        """(n_fills, 4): each fill's (asset, quantity, price, fee), built when asked (a
+        backtest's statistics need none of it)."""
+        fills = np.empty((self.fill_assets.size, 4))
+        fills[:, 0] = self.fill_assets
+        fills[:, 1] = self.fill_quantity
+        fills[:, 2] = self.fill_price
+        fills[:, 3] = self.fill_fees if self.fill_fees.size else 0.0
+        return fills
+
+    @cached_property
+    def fill_rows(self) -> np.ndarray:
+        """(n_fills, 2): each fill's (decision row, fill row)."""
+        return np.repeat(self.fill_batches[:, :2], self.fill_batches[:, 2], axis=0)
 
     @cached_property
     def orders(self) -> pd.DataFrame:
@@ -207,8 +227,8 @@ def simulate(
         event_shares,
         event_cash,
         traded_value,
-        fills,
-        fill_rows,
+        (fill_assets, fill_quantity, fill_price, fill_fees),
+        fill_batches,
         realized_pnl,
         money,
         counts,
@@ -272,8 +292,11 @@ def simulate(
         order_count=int(counts[2]),
         sessions=sessions,
         symbols=symbols,
-        fills=fills,
-        fill_rows=fill_rows,
+        fill_assets=fill_assets,
+        fill_quantity=fill_quantity,
+        fill_price=fill_price,
+        fill_fees=fill_fees,
+        fill_batches=fill_batches,
         event_shares=event_shares,
         event_cash=event_cash,
         event_lengths=np.diff(np.append(event_rows, n_sessions)),

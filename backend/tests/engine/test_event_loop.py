@@ -226,3 +226,40 @@ def test_a_worker_takes_no_second_core(small_synth, monkeypatch):
     second_thread.use_one_thread()
     assert second_thread.second_thread() is None
     _same_run(lone, simulate(**run))
+
+
+@pytest.mark.parametrize("fee_model", ["none", "interactive_brokers"])
+def test_fills_and_their_rows_are_built_from_the_loops_record(fee_model):
+    """The loop records each fill's asset, quantity, price and fee in columns (no fees without
+    a fee model) and the rows once per batch; ``fills`` and ``fill_rows`` are built from them
+    when first asked: (n, 4) floats and (n, 2) integers, one row per fill in fill order."""
+    rng = np.random.default_rng(3)
+    n, n_assets = 30, 6
+    price = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, (n, n_assets)), axis=0))
+    decision_rows = np.arange(0, n - 1, 4)
+    out = simulate(
+        sessions=pd.bdate_range("2021-01-04", periods=n),
+        symbols=[f"S{a}" for a in range(n_assets)],
+        open_price=price,
+        close_price=price,
+        decision_rows=decision_rows,
+        target_weights=rng.uniform(-0.1, 0.3, (decision_rows.size, n_assets)),
+        initial_cash=100000.0,
+        settings=ExecutionSettings(fill_model="next_open", fee_model=fee_model),
+    )
+    n_fills = out.fill_assets.size
+    assert n_fills > 20 and out.fill_batches[:, 2].sum() == n_fills
+    assert out.fills.dtype == np.float64 and out.fills.shape == (n_fills, 4)
+    assert out.fill_rows.dtype == np.int64 and out.fill_rows.shape == (n_fills, 2)
+    np.testing.assert_array_equal(out.fills[:, 0], out.fill_assets)
+    np.testing.assert_array_equal(out.fills[:, 1], out.fill_quantity)
+    np.testing.assert_array_equal(out.fills[:, 2], out.fill_price)
+    if fee_model == "none":
+        assert out.fill_fees.size == 0 and not out.fills[:, 3].any()
+    else:
+        np.testing.assert_array_equal(out.fills[:, 3], out.fill_fees)
+        assert out.total_fees == pytest.approx(out.fill_fees.sum())
+    # Orders decided at a close fill at the next open.
+    assert set(out.fill_rows[:, 0]) <= set(decision_rows)
+    np.testing.assert_array_equal(out.fill_rows[:, 1], out.fill_rows[:, 0] + 1)
+    assert len(out.orders) == n_fills
