@@ -230,7 +230,7 @@ def scan_file(path) -> ScannedFile | None:
     with open(path, "rb") as handle:
         descriptor = handle.fileno()
         size = os.fstat(descriptor).st_size
-        data = np.empty(size + 2 + PADDING, dtype=np.uint8)
+        data = _cache_line_aligned_bytes(size + 2 + PADDING)
         data[size:] = 0
         second = second_thread() if size >= _SPLIT_BYTES and hasattr(os, "preadv") else None
         if second is not None:
@@ -329,6 +329,16 @@ def _read_and_scan(descriptor: int, data: np.ndarray, begin: int, stop: int, row
         offset = chunk_end
 
 
+def _cache_line_aligned_bytes(n_bytes: int) -> np.ndarray:
+    """An uninitialised byte array starting on a 64-byte boundary. The kernel's copy into a
+    buffer 16 bytes past one (where a large ``np.empty`` can start, depending on what the
+    process allocated before) took about 4x as long on an AMD EPYC VM: 1 MB in 0.7 ms instead
+    of 0.15-0.2 ms, the whole scan of a 6 MB file 8.3-8.7 ms instead of 5.3-6.6 ms."""
+    raw = np.empty(n_bytes + _CACHE_LINE_BYTES, dtype=np.uint8)
+    start = -raw.ctypes.data % _CACHE_LINE_BYTES
+    return raw[start : start + n_bytes]
+
+
 def _line_end_length(data: np.ndarray, newline: int) -> int:
     """2 for a line ending in "\\r\\n" at ``newline``, else 1."""
     return 2 if newline > 0 and data[newline - 1] == _RETURN else 1
@@ -390,6 +400,7 @@ def scatter_rows(panel, written, date_run, row_of_run, symbol_code, column_of_co
 
 
 _SPLIT_BYTES = 1 << 20
+_CACHE_LINE_BYTES = 64
 _CHUNK_BYTES = 1 << 20  # read, then scanned while in the core's cache (L2: 512 KB-1 MB)
 
 
