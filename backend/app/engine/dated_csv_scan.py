@@ -94,18 +94,15 @@ def _bytes_of(typingctx, data):
 
 
 @intrinsic
-def _load_word(typingctx, data, position):
-    """The 8 bytes from ``position`` on of ``data`` (a byte array or :func:`_bytes_of` it)
-    as one little-endian uint64 (an unaligned load; the bytes must exist)."""
+def _load_word(typingctx, text, position):
+    """The 8 bytes from ``position`` on of ``text`` (:func:`_bytes_of` a byte array) as one
+    little-endian uint64 (an unaligned load; the bytes must exist)."""
 
     def codegen(context, builder, signature, args):
-        first = args[0]
-        if isinstance(signature.args[0], types.Array):
-            first = context.make_array(signature.args[0])(context, builder, first).data
-        address = builder.bitcast(builder.gep(first, [args[1]]), ir.IntType(64).as_pointer())
-        return builder.load(address, align=1)
+        address = builder.gep(args[0], [args[1]])
+        return builder.load(builder.bitcast(address, ir.IntType(64).as_pointer()), align=1)
 
-    return types.uint64(data, position), codegen
+    return types.uint64(text, position), codegen
 
 
 @njit(cache=True, inline="always")
@@ -503,8 +500,8 @@ def _scan(
         # The date: YYYY-MM-DD and a comma; checked and read where it differs from the last.
         if position + 11 > end:
             return NOT_PLAIN, position
-        date_head = _load_word(data, position)
-        date_tail = _load_word(data, position + 8) & _LOW_THREE_BYTES
+        date_head = _load_word(text, position)
+        date_tail = _load_word(text, position + 8) & _LOW_THREE_BYTES
         if n_runs == 0 or date_head != last_date_head or date_tail != last_date_tail:
             if data[position + 4] != _DASH or data[position + 7] != _DASH:
                 return NOT_PLAIN, position
@@ -523,7 +520,7 @@ def _scan(
         position += 11
 
         # The symbol: 1-8 bytes above ',' and a comma.
-        key = _load_word(data, position)
+        key = _load_word(text, position)
         length = _symbol_length(key)
         if length == 0 or data[position + length] != _COMMA:
             return NOT_PLAIN, position
