@@ -189,16 +189,22 @@ def run_events(
         # Several decisions at one close add up; each sizes against the shares held plus
         # the orders the earlier ones placed.
         n_orders = 0
-        if next_decision - first == 1:
-            # A lone decision (the usual case) sizes against the shares held themselves, not
-            # a copy plus zero placed: the same numbers, but for a -0.0 (a whole-share split
-            # truncates -0.5 to -0.0), which the sizing reads as 0 all the same.
-            n_orders = decision_orders(
-                decision_order[first],
+        # A lone decision (the usual case) sizes against the shares held themselves, not a
+        # copy plus zero placed: the same numbers, but for a -0.0 (a whole-share split
+        # truncates -0.5 to -0.0), which the sizing reads as 0 all the same.
+        lone = next_decision - first == 1
+        if not lone:
+            placed[:] = 0.0
+        for d in range(first, next_decision):
+            if not lone:
+                for a in range(n_assets):
+                    held_now[a] = shares[a] + placed[a]
+            n = decision_orders(
+                decision_order[d],
                 row,
                 panel_row,
                 columns,
-                shares,
+                shares if lone else held_now,
                 order_assets,
                 order_quantity,
                 order_price,
@@ -217,47 +223,18 @@ def run_events(
                 scratch,
                 sums,
             )
-        elif next_decision > first:
-            placed[:] = 0.0
-            for d in range(first, next_decision):
-                for a in range(n_assets):
-                    held_now[a] = shares[a] + placed[a]
-                n = decision_orders(
-                    decision_order[d],
-                    row,
-                    panel_row,
-                    columns,
-                    held_now,
-                    order_assets,
-                    order_quantity,
-                    order_price,
-                    weights,
-                    modes,
-                    close_price,
-                    mark,
-                    shares,
-                    leverage,
-                    lowest_leverage,
-                    alive,
-                    money,
-                    counts,
-                    settings,
-                    error,
-                    scratch,
-                    sums,
-                )
-                if n < 0:
-                    n_orders = n
-                    break
-                for k in range(n):
-                    placed[order_assets[k]] += order_quantity[k]
-            if n_orders == 0:
-                for a in range(n_assets):
-                    if placed[a] != 0:
-                        order_assets[n_orders] = a
-                        order_quantity[n_orders] = placed[a]
-                        order_price[n_orders] = close_price[panel_row, columns[a]]
-                        n_orders += 1
+            if n < 0 or lone:  # an error, or a lone decision's orders as they are
+                n_orders = n
+                break
+            for k in range(n):
+                placed[order_assets[k]] += order_quantity[k]
+        if next_decision - first > 1 and n_orders == 0:
+            for a in range(n_assets):
+                if placed[a] != 0:
+                    order_assets[n_orders] = a
+                    order_quantity[n_orders] = placed[a]
+                    order_price[n_orders] = close_price[panel_row, columns[a]]
+                    n_orders += 1
         if n_orders < 0:
             return _stopped(error)
         if n_orders > 0:
