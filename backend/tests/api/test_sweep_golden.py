@@ -15,7 +15,9 @@ values (a digest of their ``repr``). On other kernels the last bits may differ, 
 the statistics strings must still be equal and the metrics and every tenth equity value
 (``equity_every_10th``) equal to 1e-12 relative; the test says so in a warning. To make that
 machine's exact file: run this test with ``STOCKLEAN_WRITE_GOLDEN=1`` on commit 7625b8f's
-code, and check that its statistics and metrics equal the other files'."""
+code (in a worktree; its ``polling`` has no ``finish_sweep``: POST the body and
+``wait_until_final`` the sweep, which is all that helper does), and check that its
+statistics and metrics equal the other files'."""
 
 from __future__ import annotations
 
