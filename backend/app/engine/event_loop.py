@@ -240,7 +240,9 @@ def run_events(
         if n_orders > 0:
             # Reducing orders fill first (LEAN submits SetHoldings targets by margin impact);
             # for the next open they wait, to be priced there, else they go straight to the
-            # fill record.
+            # fill record. Two calls, not one on targets picked by ``fill_next_open``: the
+            # single call on the picked arrays (the record's slices or the pending ones) ran
+            # the weekly 500-stock replay about 0.3 ms slower.
             if fill_next_open:
                 reducing_first(
                     order_assets,
